@@ -1,0 +1,196 @@
+package eval
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"wookie.dev/wookie/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden Plans")
+
+// TestGoldenPlans evaluates the embedded default and every example and
+// compares the Plan with testdata/<name>.plan.yaml.
+func TestGoldenPlans(t *testing.T) {
+	examples, err := filepath.Glob("../../examples/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]string{"default": nil}
+	for _, e := range examples {
+		abs, err := filepath.Abs(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases[filepath.Base(e)] = []string{abs}
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			res, err := Evaluate(Config{Files: files, Dir: t.TempDir()})
+			if err != nil {
+				t.Fatalf("evaluate: %v", err)
+			}
+			got, err := plan.EncodeYAML(res.Plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", name+".plan.yaml")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/eval -update)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("plan differs from %s (-want +got):\n%s", golden, diff)
+			}
+			// The golden file is itself a valid Plan another front end
+			// could have written.
+			back, err := plan.Decode(want, golden)
+			if err != nil {
+				t.Fatalf("decode golden: %v", err)
+			}
+			if err := plan.Normalize(back); err != nil {
+				t.Fatalf("normalize golden: %v", err)
+			}
+		})
+	}
+}
+
+// TestDefaultPlan checks the shape of the embedded default's Plan: the four
+// standard batches in priority order with the wookie project's bundles.
+func TestDefaultPlan(t *testing.T) {
+	res, err := Evaluate(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Batch     string
+		Priority  int
+		Bundle    string
+		Namespace string
+		Source    string
+		DependsOn string
+	}
+	var got []row
+	if len(res.Plan.Clusters) != 1 {
+		t.Fatalf("clusters: got %d, want 1", len(res.Plan.Clusters))
+	}
+	c := res.Plan.Clusters[0]
+	if c.Name != "wookie-local" || c.Context != "k3d-wookie-local" || c.Target != "local-k3d" || c.KubeVersion != "1.31.4" {
+		t.Errorf("cluster: got %s/%s/%s/%s", c.Name, c.Context, c.Target, c.KubeVersion)
+	}
+	for _, b := range c.Batches {
+		for _, bu := range b.Bundles {
+			src := ""
+			if bu.Chart != nil {
+				src = bu.Chart.Name + "@" + bu.Chart.Version
+			} else {
+				src = bu.Manifests[0]["kind"].(string)
+			}
+			got = append(got, row{b.Name, b.Priority, bu.Name, bu.Namespace, src, strings.Join(bu.DependsOn, ",")})
+		}
+	}
+	want := []row{
+		{"crds", 100, "istio-base", "istio-system", "base@1.24.2", ""},
+		{"namespaces", 200, "ns-istio-ingress", "istio-ingress", "Namespace", ""},
+		{"namespaces", 200, "ns-istio-system", "istio-system", "Namespace", ""},
+		{"namespaces", 200, "ns-wookie", "wookie", "Namespace", ""},
+		{"operators", 300, "istiod", "istio-system", "istiod@1.24.2", "istio-base"},
+		{"services", 600, "istio-ingressgateway", "istio-ingress", "gateway@1.24.2", "istiod"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("default plan (-want +got):\n%s", diff)
+	}
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings: %q", res.Warnings)
+	}
+}
+
+// writeFiles writes name -> content into a fresh directory and returns it
+// with the file names in order.
+func writeFiles(t *testing.T, files [][2]string) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	var names []string
+	for _, f := range files {
+		p := filepath.Join(dir, f[0])
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, f[0])
+	}
+	return dir, names
+}
+
+const base = "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n"
+
+// TestErrors gives every kind of bad input and the exact message it must
+// produce.
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files [][2]string
+		want  string
+	}{{
+		name:  "syntax error",
+		files: [][2]string{{"wookie.cue", "projects: wookie: {enable: true\n"}},
+		want:  "wookie.cue:1:33: expected '}', found 'EOF'",
+	}, {
+		name:  "enum value misspelled",
+		files: [][2]string{{"wookie.cue", base + "projects: wookie: clusterRole: \"primry\"\n"}},
+		want:  `wookie.cue:3:32: projects.wookie.clusterRole: "primry" is not allowed: want "primary" | "remote" | "standalone"`,
+	}, {
+		name:  "wrong type",
+		files: [][2]string{{"wookie.cue", base + "targets: \"local-k3d\": agents: \"two\"\n"}},
+		want:  `wookie.cue:3:31: targets."local-k3d".agents: "two" is not allowed: want int`,
+	}, {
+		name:  "unknown field",
+		files: [][2]string{{"wookie.cue", base + "projects: wookie: istoi: enable: false\n"}},
+		want:  `wookie.cue:3:19: projects.wookie.istoi: field not allowed`,
+	}, {
+		name:  "unknown target",
+		files: [][2]string{{"wookie.cue", "targets: \"local-k8d\": enable: true\n"}},
+		want:  `wookie.cue:1:10: targets."local-k8d": field not allowed`,
+	}, {
+		name: "conflicting values in two files",
+		files: [][2]string{
+			{"a.cue", base + "projects: wookie: clusterRole: \"primary\"\n"},
+			{"b.yaml", "projects:\n  wookie:\n    clusterRole: remote\n"},
+		},
+		want: `a.cue:3:32: projects.wookie.clusterRole: conflicting values "remote" and "primary" (also at b.yaml:3:18)`,
+	}, {
+		name: "dependsOn cycle",
+		files: [][2]string{{"wookie.cue", base + `clusters: "wookie-local": batches: crds: bundles: "istio-base": dependsOn: ["istiod"]
+clusters: "wookie-local": batches: crds: bundles: istiod: {}
+`}},
+		want: "",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, names := writeFiles(t, tt.files)
+			_, err := Evaluate(Config{Files: names, Dir: dir})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tt.want == "" {
+				t.Logf("message: %v", err)
+				return
+			}
+			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,77 @@
+package plan
+
+// APIVersion is the apiVersion every Plan carries.
+const APIVersion = "wookie.dev/v1alpha1"
+
+// Kind is the kind every Plan carries.
+const Kind = "Plan"
+
+// Plan is what wookie deploys: every cluster with its batches and bundles.
+// After Normalize, clusters are sorted by name, batches are in deploy order
+// (priority, then name) and bundles inside a batch in dependency order.
+type Plan struct {
+	APIVersion string    `json:"apiVersion"`
+	Kind       string    `json:"kind"`
+	Clusters   []Cluster `json:"clusters"`
+}
+
+// Cluster is one Kubernetes cluster and everything deployed to it.
+type Cluster struct {
+	// Name identifies the cluster inside the Plan (a DNS-1123 label).
+	Name string `json:"name"`
+	// Target names the target module that contributed the cluster.
+	Target string `json:"target"`
+	// Context is the kubeconfig context used to reach the cluster.
+	Context string `json:"context"`
+	// Kubeconfig is an explicit kubeconfig path; empty means KUBECONFIG or
+	// ~/.kube/config.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// KubeVersion is the Kubernetes version rendering assumes, e.g. "1.31.4".
+	KubeVersion string `json:"kubeVersion"`
+	// Batches are the cluster's batches in deploy order.
+	Batches []Batch `json:"batches"`
+}
+
+// Batch is a group of bundles deployed together; lower priorities deploy
+// first.
+type Batch struct {
+	Name     string   `json:"name"`
+	Priority int      `json:"priority"`
+	Bundles  []Bundle `json:"bundles"`
+}
+
+// Bundle is one unit of deployment: a Helm chart with values, or a list of
+// raw Kubernetes objects, installed into one namespace.
+type Bundle struct {
+	Name string `json:"name"`
+	// Namespace is the bundle's namespace: the Helm release namespace and the
+	// namespace given to namespaced objects that carry none.
+	Namespace string `json:"namespace"`
+	// Chart is set for chart bundles; exactly one of Chart and Manifests is.
+	Chart *Chart `json:"chart,omitempty"`
+	// Manifests holds the objects of a raw-manifest bundle.
+	Manifests []Object `json:"manifests,omitempty"`
+	// DependsOn names bundles of the same cluster that must be ready first.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// Labels are free-form labels of the bundle.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Chart is a reference to a Helm chart plus the values to render it with.
+type Chart struct {
+	// Repo is an http(s) chart repository URL, an oci:// registry path, or a
+	// local directory holding the chart (as <repo>/<name> or a .tgz).
+	Repo string `json:"repo"`
+	// Name is the chart's name.
+	Name string `json:"name"`
+	// Version is the chart version; required unless Repo is a local path.
+	Version string `json:"version,omitempty"`
+	// Digest is the content digest ("sha256:<64 hex>") from the lock file.
+	Digest string `json:"digest,omitempty"`
+	// Values are the values the chart is rendered with.
+	Values Object `json:"values,omitempty"`
+}
+
+// Object is free-form JSON data: a Kubernetes object or chart values.
+// Numbers decode as json.Number so no precision is lost.
+type Object = map[string]any

@@ -1,0 +1,280 @@
+package plan
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
+)
+
+// maxReleaseName is the longest Helm release name, and so the longest name of
+// a chart bundle.
+const maxReleaseName = 53
+
+var (
+	// semverRE is a semantic version (semver.org 2.0.0) with an optional
+	// leading "v".
+	semverRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)` +
+		`(-(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?` +
+		`(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$`)
+	// digestRE is a chart digest.
+	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+// validator collects the problems of one Plan.
+type validator struct {
+	errs Errors
+}
+
+// add records a problem.
+func (v *validator) add(e Error) {
+	v.errs = append(v.errs, &e)
+}
+
+// validate returns every problem of p, unsorted. It does not change p.
+func validate(p *Plan) Errors {
+	var v validator
+	quote := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return strconv.Quote(s)
+	}
+	if p.APIVersion != APIVersion {
+		v.add(Error{Field: "apiVersion", Msg: wrongValue(quote(p.APIVersion), APIVersion)})
+	}
+	if p.Kind != Kind {
+		v.add(Error{Field: "kind", Msg: wrongValue(quote(p.Kind), Kind)})
+	}
+	names := map[string]int{}
+	for i := range p.Clusters {
+		c := &p.Clusters[i]
+		v.cluster(c, entryName(c.Name, i))
+		if c.Name != "" {
+			names[c.Name]++
+		}
+	}
+	for name, n := range names {
+		if n > 1 {
+			v.add(Error{Cluster: name, Field: "name", Msg: fmt.Sprintf("used by %d clusters", n)})
+		}
+	}
+	return v.errs
+}
+
+// entryName is name, or "#<i>" for an entry without one.
+func entryName(name string, i int) string {
+	if name == "" {
+		return "#" + strconv.Itoa(i)
+	}
+	return name
+}
+
+// bundleRef is one bundle of a cluster and its batch.
+type bundleRef struct {
+	bundle *Bundle
+	batch  *Batch
+	// batchName is the batch's name for messages ("#<i>" if it has none).
+	batchName string
+}
+
+// cluster checks c, named cname in messages.
+func (v *validator) cluster(c *Cluster, cname string) {
+	v.dnsLabel(Error{Cluster: cname, Field: "name"}, c.Name)
+	if c.Target == "" {
+		v.add(Error{Cluster: cname, Field: "target", Msg: "required"})
+	}
+	if c.Context == "" {
+		v.add(Error{Cluster: cname, Field: "context", Msg: "required"})
+	}
+	switch {
+	case c.KubeVersion == "":
+		v.add(Error{Cluster: cname, Field: "kubeVersion", Msg: "required"})
+	case !semverRE.MatchString(c.KubeVersion):
+		v.add(Error{Cluster: cname, Field: "kubeVersion",
+			Msg: fmt.Sprintf("%q is not a version MAJOR.MINOR.PATCH (e.g. 1.31.4)", c.KubeVersion)})
+	}
+
+	batchNames := map[string]int{}
+	bundles := map[string][]bundleRef{}
+	for bi := range c.Batches {
+		b := &c.Batches[bi]
+		bname := entryName(b.Name, bi)
+		v.dnsLabel(Error{Cluster: cname, Batch: bname, Field: "name"}, b.Name)
+		if b.Name != "" {
+			batchNames[b.Name]++
+		}
+		for ui := range b.Bundles {
+			u := &b.Bundles[ui]
+			v.bundle(Error{Cluster: cname, Batch: bname, Bundle: entryName(u.Name, ui)}, u)
+			if u.Name != "" {
+				bundles[u.Name] = append(bundles[u.Name], bundleRef{bundle: u, batch: b, batchName: bname})
+			}
+		}
+	}
+	for name, n := range batchNames {
+		if n > 1 {
+			v.add(Error{Cluster: cname, Batch: name, Field: "name", Msg: fmt.Sprintf("used by %d batches", n)})
+		}
+	}
+	for name, refs := range bundles {
+		if len(refs) > 1 {
+			v.add(Error{Cluster: cname, Bundle: name, Field: "name", Msg: duplicateBundle(refs)})
+		}
+	}
+	v.dependsOn(c, cname, bundles)
+}
+
+// duplicateBundle says where the bundles that share a name are.
+func duplicateBundle(refs []bundleRef) string {
+	batches := make([]string, len(refs))
+	for i, r := range refs {
+		batches[i] = r.batchName
+	}
+	slices.Sort(batches)
+	if batches[0] == batches[len(batches)-1] {
+		return fmt.Sprintf("used by %d bundles in batch %s", len(refs), batches[0])
+	}
+	return fmt.Sprintf("used by %d bundles, in batches %s", len(refs), strings.Join(batches, ", "))
+}
+
+// bundle checks the fields of u that need no other bundle. at names u.
+func (v *validator) bundle(at Error, u *Bundle) {
+	with := func(field, msg string) {
+		e := at
+		e.Field, e.Msg = field, msg
+		v.add(e)
+	}
+	at.Field = "name"
+	nameOK := v.dnsLabel(at, u.Name)
+	at.Field = "namespace"
+	v.dnsLabel(at, u.Namespace)
+
+	hasChart, hasManifests := u.Chart != nil, len(u.Manifests) > 0
+	switch {
+	case hasChart && hasManifests:
+		with("", "has both chart and manifests; set exactly one")
+	case !hasChart && !hasManifests:
+		with("", "has neither chart nor manifests; set exactly one")
+	}
+	if hasChart {
+		if nameOK && len(u.Name) > maxReleaseName {
+			with("name", fmt.Sprintf("is %d characters; a chart bundle's name is its Helm release name, at most %d", len(u.Name), maxReleaseName))
+		}
+		for _, e := range chartProblems(u.Chart) {
+			with(e[0], e[1])
+		}
+	}
+	for i, m := range u.Manifests {
+		for _, msg := range objectProblems(m) {
+			with(fmt.Sprintf("manifests[%d]", i), msg)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(u.Labels)) {
+		if errs := content.IsLabelKey(k); len(errs) > 0 {
+			with("labels", fmt.Sprintf("key %q: %s", k, strings.Join(errs, "; ")))
+		}
+		if errs := content.IsLabelValue(u.Labels[k]); len(errs) > 0 {
+			with("labels", fmt.Sprintf("value %q of key %q: %s", u.Labels[k], k, strings.Join(errs, "; ")))
+		}
+	}
+}
+
+// dnsLabel checks that value, the field at names, is a non-empty DNS-1123
+// label, and reports whether it is.
+func (v *validator) dnsLabel(at Error, value string) bool {
+	switch {
+	case value == "":
+		at.Msg = "required"
+	case len(content.IsDNS1123Label(value)) > 0:
+		at.Msg = fmt.Sprintf("%q is not a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)", value)
+	default:
+		return true
+	}
+	v.add(at)
+	return false
+}
+
+// chartProblems returns the problems of ch as (field, message) pairs.
+func chartProblems(ch *Chart) [][2]string {
+	var out [][2]string
+	add := func(field, format string, args ...any) {
+		out = append(out, [2]string{field, fmt.Sprintf(format, args...)})
+	}
+	remote := false
+	switch repo := ch.Repo; {
+	case repo == "":
+		add("chart.repo", "required")
+	case strings.HasPrefix(repo, "http://"), strings.HasPrefix(repo, "https://"):
+		remote = true
+		u, err := url.Parse(repo)
+		switch {
+		case err != nil:
+			add("chart.repo", "%q is not a valid URL: %v", repo, urlReason(err))
+		case u.Host == "":
+			add("chart.repo", "%q has no host", repo)
+		}
+	case strings.HasPrefix(repo, "oci://"):
+		remote = true
+		u, err := url.Parse(repo)
+		switch {
+		case err != nil:
+			add("chart.repo", "%q is not a valid URL: %v", repo, urlReason(err))
+		case u.Host == "":
+			add("chart.repo", "%q has no host", repo)
+		case strings.Trim(u.Path, "/") == "":
+			add("chart.repo", "%q has no path (oci://<host>/<path>)", repo)
+		}
+	}
+	if ch.Name == "" {
+		add("chart.name", "required")
+	}
+	if remote && ch.Version == "" {
+		add("chart.version", "required for a chart from a remote repository")
+	}
+	if ch.Digest != "" && !digestRE.MatchString(ch.Digest) {
+		add("chart.digest", "%q is not sha256:<64 lowercase hex digits>", ch.Digest)
+	}
+	return out
+}
+
+// urlReason is the reason of a url.Parse error, without the URL that the
+// message names already.
+func urlReason(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// objectProblems returns the problems of a manifest object.
+func objectProblems(m Object) []string {
+	var out []string
+	for _, key := range []string{"apiVersion", "kind"} {
+		switch s, ok := m[key].(string); {
+		case m[key] == nil:
+			out = append(out, key+" missing")
+		case !ok || s == "":
+			out = append(out, key+" must be a non-empty string")
+		}
+	}
+	switch md, ok := m["metadata"].(map[string]any); {
+	case m["metadata"] == nil:
+		out = append(out, "metadata.name missing")
+	case !ok:
+		out = append(out, "metadata must be an object")
+	default:
+		switch s, ok := md["name"].(string); {
+		case md["name"] == nil:
+			out = append(out, "metadata.name missing")
+		case !ok || s == "":
+			out = append(out, "metadata.name must be a non-empty string")
+		}
+	}
+	return out
+}
