@@ -58,12 +58,14 @@ projects.wookie.istio.`,
 	return cmd
 }
 
-// filterOptions keeps the options at or under prefix.
+// filterOptions keeps the options at or under prefix; quotes around field
+// names are optional (targets.local-k3d matches targets."local-k3d").
 func filterOptions(opts []eval.Option, prefix string) []eval.Option {
-	prefix = strings.TrimSuffix(prefix, ".")
+	prefix = strings.ReplaceAll(strings.TrimSuffix(prefix, "."), `"`, "")
 	var out []eval.Option
 	for _, o := range opts {
-		if o.Path == prefix || strings.HasPrefix(o.Path, prefix+".") {
+		p := strings.ReplaceAll(o.Path, `"`, "")
+		if p == prefix || strings.HasPrefix(p, prefix+".") {
 			out = append(out, o)
 		}
 	}

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"wookie.dev/wookie/internal/testgen"
 )
 
 // BenchmarkEvaluateDefault evaluates the embedded default into a Plan.
@@ -26,7 +27,7 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 		b.Run(fmt.Sprintf("clusters=%d/bundles=200", n), func(b *testing.B) {
 			dir := b.TempDir()
 			path := filepath.Join(dir, "large.cue")
-			if err := os.WriteFile(path, []byte(largeConfig(n, 200)), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(testgen.LargeConfig(n, 200)), 0o644); err != nil {
 				b.Fatal(err)
 			}
 			for b.Loop() {
@@ -40,43 +41,4 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 			}
 		})
 	}
-}
-
-// largeConfig declares a target with n clusters and a project that adds
-// bundles bundles to each: a quarter per standard batch, each depending on
-// the one before it in its batch, chart and manifest bundles alternating.
-func largeConfig(clusters, bundles int) string {
-	var b strings.Builder
-	b.WriteString(`package wookie
-
-import "list"
-
-#Targets: many: {
-	enable: *false | bool
-	count: int
-}
-if targets.many.enable {
-	for i, _ in [for i in list.Range(0, targets.many.count, 1) {i}] {
-		clusters: "c\(i)": {target: "many", context: "ctx-\(i)", kubeVersion: "1.31.4"}
-	}
-}
-targets: many: {enable: true, count: ` + fmt.Sprint(clusters) + `}
-`)
-	batches := []string{"crds", "namespaces", "operators", "services"}
-	b.WriteString("for cn, _ in clusters {\n\tclusters: (cn): batches: {\n")
-	for i := 0; i < bundles; i++ {
-		batch := batches[i*len(batches)/bundles]
-		fmt.Fprintf(&b, "\t\t%s: bundles: \"b%d\": {\n\t\t\tnamespace: \"ns%d\"\n", batch, i, i%7)
-		if i > 0 && batches[(i-1)*len(batches)/bundles] == batch {
-			fmt.Fprintf(&b, "\t\t\tdependsOn: [\"b%d\"]\n", i-1)
-		}
-		if i%2 == 0 {
-			fmt.Fprintf(&b, "\t\t\tchart: {repo: \"https://charts.example.test\", name: \"c%d\", version: \"1.0.%d\", values: {replicas: %d, name: \"b%d\"}}\n", i, i, i%3+1, i)
-		} else {
-			fmt.Fprintf(&b, "\t\t\tmanifests: [{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: \"b%d\", data: key: \"v%d\"}]\n", i, i)
-		}
-		b.WriteString("\t\t}\n")
-	}
-	b.WriteString("\t}\n}\n")
-	return b.String()
 }

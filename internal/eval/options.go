@@ -283,6 +283,7 @@ func format1(n ast.Node) string {
 func syntax(v cue.Value) string {
 	return format1(v.Syntax(cue.Final()))
 }
+
 // docText joins the doc comments of v.
 func docText(v cue.Value) string {
 	var parts []string

@@ -69,9 +69,8 @@ func decodeJSON(js []byte, source string, at func(int64) string) (*Plan, error) 
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
 	}
-	if off := c.dec.InputOffset(); len(bytes.TrimLeft(js[off:], " \t\r\n")) > 0 {
-		next := off + int64(len(js[off:])-len(bytes.TrimLeft(js[off:], " \t\r\n")))
-		return nil, fmt.Errorf("%s: trailing data after the document", at(next))
+	if rest := bytes.TrimLeft(js[c.dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return nil, fmt.Errorf("%s: trailing data after the document", at(int64(len(js)-len(rest))))
 	}
 	for _, f := range []struct {
 		name, want string

@@ -30,6 +30,21 @@ const (
 	shapeAny                 // any value
 )
 
+// String names the values s accepts, for messages.
+func (s shape) String() string {
+	switch s {
+	case shapeString:
+		return "string"
+	case shapeInt:
+		return "integer"
+	case shapeList:
+		return "array"
+	case shapeStruct, shapeMap:
+		return "object"
+	}
+	return "any value"
+}
+
 // schema describes the JSON form of a Go type.
 type schema struct {
 	shape shape
@@ -167,19 +182,18 @@ func (c *checker) value(s *schema, p *path, depth int) error {
 	if depth > maxDepth {
 		return &problem{off: off, msg: fmt.Sprintf("document nested deeper than %d levels", maxDepth)}
 	}
+	found := describe(tok)
 	if depth == 1 && (p.key == "apiVersion" || p.key == "kind") {
-		found := describe(tok)
-		if s, ok := tok.(string); ok {
-			found = strconv.Quote(s)
-		}
 		v := valueAt{found: found, off: off}
+		if s, ok := tok.(string); ok {
+			v.found = strconv.Quote(s)
+		}
 		if p.key == "apiVersion" {
 			c.apiVersion = v
 		} else {
 			c.kind = v
 		}
 	}
-	found := describe(tok)
 	switch tok := tok.(type) {
 	case json.Delim: // '{' or '['; the decoder reports a misplaced closer
 		if tok == '{' && (s.shape == shapeStruct || s.shape == shapeMap || s.shape == shapeAny) {
@@ -224,17 +238,10 @@ func (c *checker) value(s *schema, p *path, depth int) error {
 // mismatch notes that the value at p is not what s accepts. A document that
 // is not an object stops the walk: it is no Plan at all.
 func (c *checker) mismatch(off int64, s *schema, p *path, found string) error {
-	want := map[shape]string{
-		shapeString: "string",
-		shapeInt:    "integer",
-		shapeStruct: "object",
-		shapeList:   "array",
-		shapeMap:    "object",
-	}[s.shape]
 	if p == nil {
 		return &problem{off: off, msg: "document must be an object, found " + found}
 	}
-	c.note(off, "%s: expected %s, found %s", p, want, found)
+	c.note(off, "%s: expected %s, found %s", p, s.shape, found)
 	return nil
 }
 

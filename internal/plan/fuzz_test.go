@@ -5,8 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
-	"time"
 	"strings"
 	"testing"
 
@@ -49,19 +47,6 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const source = "fuzz.in"
-		watchdogDone := make(chan bool)
-		defer close(watchdogDone)
-		go func() {
-			select {
-			case <-watchdogDone:
-			case <-time.After(5 * time.Second):
-				os.WriteFile("/tmp/hang.in", data, 0o644)
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				os.WriteFile("/tmp/hang.stack", buf[:n], 0o644)
-				os.Exit(3)
-			}
-		}()
 		p, err := Decode(data, source)
 		if err != nil {
 			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, source) {

@@ -106,9 +106,11 @@ func TestNormalizeValidation(t *testing.T) {
 			want:   Errors{{Cluster: "Wookie_Local", Field: "name", Msg: notLabel("Wookie_Local")}},
 		},
 		{
-			name:   "cluster name duplicate",
-			mutate: func(p plan) { p.Clusters = append(p.Clusters, Cluster{Name: cl, Target: "k3d", Context: "c", KubeVersion: "1.31.4"}) },
-			want:   Errors{{Cluster: cl, Field: "name", Msg: "used by 2 clusters"}},
+			name: "cluster name duplicate",
+			mutate: func(p plan) {
+				p.Clusters = append(p.Clusters, Cluster{Name: cl, Target: "k3d", Context: "c", KubeVersion: "1.31.4"})
+			},
+			want: Errors{{Cluster: cl, Field: "name", Msg: "used by 2 clusters"}},
 		},
 		{
 			name:   "target missing",
@@ -308,8 +310,10 @@ func TestNormalizeValidation(t *testing.T) {
 				Msg: `no bundle "foo" in cluster wookie-local`}},
 		},
 		{
-			name:   "dependsOn bundle of another cluster",
-			mutate: func(p plan) { p.Clusters = append(p.Clusters, Cluster{Name: "other", Target: "k3d", Context: "c", KubeVersion: "1.31.4", Batches: []Batch{{Name: "apps", Bundles: []Bundle{manifestBundle("app", "default", "istiod")}}}}) },
+			name: "dependsOn bundle of another cluster",
+			mutate: func(p plan) {
+				p.Clusters = append(p.Clusters, Cluster{Name: "other", Target: "k3d", Context: "c", KubeVersion: "1.31.4", Batches: []Batch{{Name: "apps", Bundles: []Bundle{manifestBundle("app", "default", "istiod")}}}})
+			},
 			want: Errors{{Cluster: "other", Batch: "apps", Bundle: "app", Field: "dependsOn",
 				Msg: `no bundle "istiod" in cluster other`}},
 		},

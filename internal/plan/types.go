@@ -35,14 +35,21 @@ type Cluster struct {
 // Batch is a group of bundles deployed together; lower priorities deploy
 // first.
 type Batch struct {
-	Name     string   `json:"name"`
-	Priority int      `json:"priority"`
-	Bundles  []Bundle `json:"bundles"`
+	// Name identifies the batch inside its cluster (a DNS-1123 label).
+	Name string `json:"name"`
+	// Priority orders the batches of a cluster: lower deploys first, and
+	// batches of equal priority deploy in name order.
+	Priority int `json:"priority"`
+	// Bundles are the batch's bundles in deploy order.
+	Bundles []Bundle `json:"bundles"`
 }
 
 // Bundle is one unit of deployment: a Helm chart with values, or a list of
 // raw Kubernetes objects, installed into one namespace.
 type Bundle struct {
+	// Name identifies the bundle inside its cluster, across all batches (a
+	// DNS-1123 label; a chart bundle's name is its Helm release name, so at
+	// most 53 characters).
 	Name string `json:"name"`
 	// Namespace is the bundle's namespace: the Helm release namespace and the
 	// namespace given to namespaced objects that carry none.
@@ -51,7 +58,8 @@ type Bundle struct {
 	Chart *Chart `json:"chart,omitempty"`
 	// Manifests holds the objects of a raw-manifest bundle.
 	Manifests []Object `json:"manifests,omitempty"`
-	// DependsOn names bundles of the same cluster that must be ready first.
+	// DependsOn names bundles of the same cluster that must be ready first;
+	// they are in the same batch or an earlier one.
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// Labels are free-form labels of the bundle.
 	Labels map[string]string `json:"labels,omitempty"`
