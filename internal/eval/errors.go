@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 )
@@ -19,6 +20,13 @@ const maxErrors = 10
 // the configuration path and the message. The alternatives of a failed
 // disjunction are folded into one line.
 func formatError(err error) error {
+	return formatErrorIn(err, cue.Value{})
+}
+
+// formatErrorIn is formatError for errors found in root: a problem located
+// only in wookie's modules (a required field the user left out) is located
+// at the nearest enclosing value the user wrote.
+func formatErrorIn(err error, root cue.Value) error {
 	if err == nil {
 		return nil
 	}
@@ -50,10 +58,10 @@ func formatError(err error) error {
 				i++
 				group = append(group, errs[i])
 			}
-			emit(e.Path(), disjunctionLine(e, group))
+			emit(e.Path(), disjunctionLine(e, group, root))
 			continue
 		}
-		emit(e.Path(), line(e, nil, fmt.Sprintf(format, args...)))
+		emit(e.Path(), line(e, nil, fmt.Sprintf(format, args...), root))
 	}
 	if len(lines) > maxErrors {
 		more := len(lines) - maxErrors
@@ -65,7 +73,7 @@ func formatError(err error) error {
 // disjunctionLine describes a value that matches none of the alternatives
 // of a disjunction, such as a misspelled enum value: "x" is not allowed:
 // want "a" | "b".
-func disjunctionLine(head cueerrors.Error, group []cueerrors.Error) string {
+func disjunctionLine(head cueerrors.Error, group []cueerrors.Error, root cue.Value) string {
 	type pair struct{ a, b string }
 	var pairs []pair
 	var msgs []string
@@ -91,12 +99,12 @@ func disjunctionLine(head cueerrors.Error, group []cueerrors.Error) string {
 			if len(alts) != len(pairs) {
 				continue
 			}
-			return line(head, group, fmt.Sprintf("%s is not allowed: want %s", value, strings.Join(typeAlternatives(alts), " | ")))
+			return line(head, group, fmt.Sprintf("%s is not allowed: want %s", value, strings.Join(typeAlternatives(alts), " | ")), root)
 		}
 	}
 	slices.Sort(msgs)
 	msgs = slices.Compact(msgs)
-	return line(head, group, "no alternative matches: "+strings.Join(msgs, "; "))
+	return line(head, group, "no alternative matches: "+strings.Join(msgs, "; "), root)
 }
 
 // typeAlternatives sorts and deduplicates the alternatives of a
@@ -130,7 +138,7 @@ func isLiteralText(s string) bool {
 // first position is the best of e's and more's positions: one in a user
 // file before one in an embedded module. The other positions in user files
 // follow at the end, so a conflict names both places.
-func line(e cueerrors.Error, more []cueerrors.Error, msg string) string {
+func line(e cueerrors.Error, more []cueerrors.Error, msg string, root cue.Value) string {
 	var all []token.Pos
 	add := func(p token.Pos) {
 		if p.IsValid() && !slices.Contains(all, p) {
@@ -147,14 +155,23 @@ func line(e cueerrors.Error, more []cueerrors.Error, msg string) string {
 			add(p)
 		}
 	}
+	slices.SortStableFunc(all, func(a, b token.Pos) int {
+		if c := boolCmp(isEmbedded(a), isEmbedded(b)); c != 0 {
+			return c
+		}
+		return comparePos(a, b)
+	})
+	var declared string
+	if (len(all) == 0 || isEmbedded(all[0])) && root.Exists() {
+		if p := enclosingUserPos(root, e.Path()); p.IsValid() {
+			if len(all) > 0 {
+				declared = " (declared at " + posString(all[0]) + ")"
+			}
+			all = append([]token.Pos{p}, all...)
+		}
+	}
 	var b strings.Builder
 	if len(all) > 0 {
-		slices.SortStableFunc(all, func(a, b token.Pos) int {
-			if c := boolCmp(isEmbedded(a), isEmbedded(b)); c != 0 {
-				return c
-			}
-			return comparePos(a, b)
-		})
 		b.WriteString(posString(all[0]) + ": ")
 	}
 	if p := e.Path(); len(p) > 0 {
@@ -170,7 +187,31 @@ func line(e cueerrors.Error, more []cueerrors.Error, msg string) string {
 	if len(others) > 0 {
 		b.WriteString(" (also at " + strings.Join(others, ", ") + ")")
 	}
+	b.WriteString(declared)
 	return b.String()
+}
+
+// enclosingUserPos returns the position, in a user file, of the nearest
+// value enclosing path in root, or no position.
+func enclosingUserPos(root cue.Value, path []string) token.Pos {
+	for n := len(path) - 1; n > 0; n-- {
+		var sels []string
+		for _, p := range path[:n] {
+			if _, err := strconv.Atoi(p); err == nil {
+				sels = append(sels, "["+p+"]")
+				continue
+			}
+			sels = append(sels, "."+p)
+		}
+		cp := cue.ParsePath(strings.TrimPrefix(strings.Join(sels, ""), "."))
+		if cp.Err() != nil {
+			return token.NoPos
+		}
+		if p := bestPos(root.LookupPath(cp)); p.IsValid() && !isEmbedded(p) {
+			return p
+		}
+	}
+	return token.NoPos
 }
 
 func boolCmp(a, b bool) int {

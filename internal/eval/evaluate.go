@@ -156,7 +156,7 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 	var problems []error
 	err := eachField(v.LookupPath(cue.ParsePath("clusters")), func(name string, cv cue.Value) error {
 		if err := cv.Validate(cue.Concrete(true)); err != nil {
-			problems = append(problems, formatError(err))
+			problems = append(problems, formatErrorIn(err, v))
 			return nil
 		}
 		raw, err := cv.MarshalJSON()

@@ -108,7 +108,7 @@ func Load(cfg Config) (cue.Value, []Source, error) {
 		return cue.Value{}, nil, formatError(err)
 	}
 	if err := v.Validate(); err != nil {
-		return cue.Value{}, nil, formatError(err)
+		return cue.Value{}, nil, formatErrorIn(err, v)
 	}
 	return v, sources, nil
 }
