@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -192,6 +193,34 @@ kind: Plan
 	back, err := Decode(got, "plan.yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if diff := cmp.Diff(p, back); diff != "" {
+		t.Errorf("Decode(EncodeYAML(p)) (-want +got):\n%s", diff)
+	}
+}
+
+// TestEncodeYAMLAwkwardStrings checks strings that YAML writes in special
+// ways: they read back unchanged.
+func TestEncodeYAMLAwkwardStrings(t *testing.T) {
+	values := Object{
+		strings.Repeat("k", 2000): "a key longer than YAML's 1024-character limit for simple keys",
+		"control":                 "a\nb\n  c\t\x01\x7f",
+		"separators":              "\u2028\u2029\ufeff",
+		"long":                    strings.Repeat("word ", 100),
+		"look-alikes":             []any{"yes", "No", "on", "~", "null", "1.0", "012", "0x1F", "1e3", ".inf", "2001-12-14", "- a", "a: b", "#c", "'q'", `"d"`, "", " ", "*x", "&y", "!t", "%p", "@r", "`b"},
+	}
+	p := &Plan{APIVersion: APIVersion, Kind: Kind, Clusters: []Cluster{{
+		Name: "c", Target: "t", Context: "x", KubeVersion: "1.31.4", Batches: []Batch{{Name: "b", Bundles: []Bundle{{
+			Name: "u", Namespace: "n", Chart: &Chart{Repo: "./c", Name: "c", Values: values},
+		}}}},
+	}}}
+	y, err := EncodeYAML(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(y, "plan.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
 	}
 	if diff := cmp.Diff(p, back); diff != "" {
 		t.Errorf("Decode(EncodeYAML(p)) (-want +got):\n%s", diff)

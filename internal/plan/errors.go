@@ -29,17 +29,19 @@ type Error struct {
 
 // Error returns the problem on one line, from the outside in, e.g.
 // `cluster wookie-local: bundle istiod: dependsOn: no bundle "foo" in cluster
-// wookie-local`. Empty parts are left out; the batch is named only when the
-// problem is not about a bundle (bundle names are unique in a cluster).
+// wookie-local`. Empty parts are left out. A bundle's name identifies it in
+// its cluster, so the batch is named only for a problem that is not about a
+// bundle, or when the bundle has no name ("batch crds: bundle #1").
 func (e *Error) Error() string {
 	var parts []string
 	if e.Cluster != "" {
 		parts = append(parts, "cluster "+e.Cluster)
 	}
+	if e.Batch != "" && (e.Bundle == "" || strings.HasPrefix(e.Bundle, "#")) {
+		parts = append(parts, "batch "+e.Batch)
+	}
 	if e.Bundle != "" {
 		parts = append(parts, "bundle "+e.Bundle)
-	} else if e.Batch != "" {
-		parts = append(parts, "batch "+e.Batch)
 	}
 	if e.Field != "" {
 		parts = append(parts, e.Field)

@@ -426,6 +426,11 @@ func TestErrorString(t *testing.T) {
 			want: "cluster #2: batch crds: name: used by 2 batches",
 		},
 		{
+			name: "bundle without a name",
+			err:  &Error{Cluster: cl, Batch: "crds", Bundle: "#1", Field: "name", Msg: "required"},
+			want: "cluster wookie-local: batch crds: bundle #1: name: required",
+		},
+		{
 			name: "plan level",
 			err:  &Error{Field: "kind", Msg: `missing, expected "Plan"`},
 			want: `kind: missing, expected "Plan"`,

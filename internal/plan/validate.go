@@ -75,10 +75,9 @@ func entryName(name string, i int) string {
 	return name
 }
 
-// bundleRef is one bundle of a cluster and its batch.
+// bundleRef is where a bundle of a cluster is: its batch.
 type bundleRef struct {
-	bundle *Bundle
-	batch  *Batch
+	batch *Batch
 	// batchName is the batch's name for messages ("#<i>" if it has none).
 	batchName string
 }
@@ -113,7 +112,7 @@ func (v *validator) cluster(c *Cluster, cname string) {
 			u := &b.Bundles[ui]
 			v.bundle(Error{Cluster: cname, Batch: bname, Bundle: entryName(u.Name, ui)}, u)
 			if u.Name != "" {
-				bundles[u.Name] = append(bundles[u.Name], bundleRef{bundle: u, batch: b, batchName: bname})
+				bundles[u.Name] = append(bundles[u.Name], bundleRef{batch: b, batchName: bname})
 			}
 		}
 	}
