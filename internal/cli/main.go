@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,7 +33,12 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	// The Helm SDK logs through slog; wookie reports through its own
+	// errors and warnings.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -103,6 +111,8 @@ batches and bundles (HOW), and works from that Plan.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(
 		newPlanCmd(s),
+		newLockCmd(s),
+		newChartsCmd(s),
 		newOptionsCmd(s),
 		newVersionCmd(s),
 	)

@@ -13,6 +13,7 @@ import (
 
 type planFlags struct {
 	config configFlags
+	lock   lockFlags
 	output string
 }
 
@@ -24,7 +25,8 @@ func newPlanCmd(s *streams) *cobra.Command {
 		Long: `plan evaluates the configuration (the embedded standard modules unified with
 ./wookie.cue or the files given with -f, or the embedded default when there
 are none) and prints the Plan: every cluster, its batches in deploy order and
-their bundles in dependency order. With --from it validates and prints a Plan
+their bundles in dependency order, with each chart's version and digest
+pinned from wookie.lock. With --from it validates and prints a Plan
 written by another front end.`,
 		Example: `  wookie plan
   wookie plan -f wookie.cue -o json
@@ -38,6 +40,9 @@ written by another front end.`,
 			if err != nil {
 				return err
 			}
+			if err := pinPlan(s, &f.config, &f.lock, p); err != nil {
+				return err
+			}
 			out, err := formatPlan(p, f.output)
 			if err != nil {
 				return err
@@ -47,6 +52,7 @@ written by another front end.`,
 		},
 	}
 	addConfigFlags(cmd, &f.config, true)
+	addLockFlags(cmd, &f.lock)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table, json or yaml")
 	return cmd
 }

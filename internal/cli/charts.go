@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wookie.dev/wookie/internal/chart"
+	"wookie.dev/wookie/internal/lock"
+	"wookie.dev/wookie/internal/plan"
+)
+
+func newChartsCmd(s *streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "charts",
+		Short: "Work with the charts the Plan uses: pull them into the cache, list them",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(newChartsPullCmd(s), newChartsListCmd(s))
+	return cmd
+}
+
+type chartsFlags struct {
+	config configFlags
+	lock   lockFlags
+	fetch  fetchFlags
+	output string
+}
+
+// pinnedEntries returns the lock entries of the Plan's charts. Charts
+// without one are resolved now (a warning), or an error with --locked.
+func pinnedEntries(cmd *cobra.Command, s *streams, f *chartsFlags, client *chart.Client, refs []lock.Ref) ([]lock.Entry, error) {
+	lf, err := readLock(f.lock.lockFile)
+	if err != nil {
+		return nil, err
+	}
+	var entries []lock.Entry
+	var missing []lock.Ref
+	for _, r := range refs {
+		if e, ok := lf.Lookup(r); ok {
+			entries = append(entries, e)
+		} else {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return entries, nil
+	}
+	var names []string
+	for _, r := range missing {
+		names = append(names, r.String())
+	}
+	if f.lock.locked {
+		return nil, fmt.Errorf("%s: not pinned (--locked): %s: run 'wookie lock'", f.lock.lockFile, strings.Join(names, "; "))
+	}
+	warn(s, &f.config, []string{fmt.Sprintf("not pinned in %s, resolved now: %s: run 'wookie lock'", f.lock.lockFile, strings.Join(names, "; "))})
+	resolved, err := client.Lock(cmd.Context(), missing, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return append(entries, resolved.Charts...), nil
+}
+
+func newChartsPullCmd(s *streams) *cobra.Command {
+	f := &chartsFlags{}
+	cmd := &cobra.Command{
+		Use:   "pull",
+		Short: "Fetch every chart of the Plan into the cache, verified against wookie.lock",
+		Long: `pull fetches every chart the Plan uses, as pinned in the lock file, into the
+content-addressed cache, verifying each digest, so that later commands can run
+with --offline (air-gapped).`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			p, err := loadPlan(s, &f.config)
+			if err != nil {
+				return err
+			}
+			client, err := newChartClient(&f.fetch)
+			if err != nil {
+				return err
+			}
+			entries, err := pinnedEntries(cmd, s, f, client, lock.Refs(p))
+			if err != nil {
+				return err
+			}
+			if err := client.FetchAll(cmd.Context(), entries); err != nil {
+				return err
+			}
+			if !f.config.quiet {
+				fmt.Fprintf(s.err, "✓ %d charts verified in %s  %.1fs\n", len(entries), client.Cache.Dir, time.Since(start).Seconds())
+			}
+			return nil
+		},
+	}
+	addConfigFlags(cmd, &f.config, true)
+	addLockFlags(cmd, &f.lock)
+	addFetchFlags(cmd, &f.fetch)
+	return cmd
+}
+
+// chartRow is one line of `wookie charts list`.
+type chartRow struct {
+	Chart           string   `json:"chart"`
+	Repo            string   `json:"repo"`
+	Version         string   `json:"version"`
+	ResolvedVersion string   `json:"resolvedVersion,omitempty"`
+	Digest          string   `json:"digest,omitempty"`
+	Cache           string   `json:"cache"`
+	Bundles         []string `json:"bundles"`
+}
+
+func newChartsListCmd(s *streams) *cobra.Command {
+	f := &chartsFlags{}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the Plan's charts: what is pinned and what is cached",
+		Long: `list shows every chart the Plan uses with the bundles that use it, its pin
+from the lock file (resolved version and digest, or "not pinned") and its
+state in the cache: cached (verified), missing, corrupt, or local.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output, "table", "json"); err != nil {
+				return err
+			}
+			p, err := loadPlan(s, &f.config)
+			if err != nil {
+				return err
+			}
+			lf, err := readLock(f.lock.lockFile)
+			if err != nil {
+				return err
+			}
+			client, err := newChartClient(&f.fetch)
+			if err != nil {
+				return err
+			}
+			rows := chartRows(p, lf, client)
+			out, err := formatChartRows(rows, f.output)
+			if err != nil {
+				return err
+			}
+			_, err = s.out.Write(out)
+			return err
+		},
+	}
+	addConfigFlags(cmd, &f.config, true)
+	addLockFlags(cmd, &f.lock)
+	addFetchFlags(cmd, &f.fetch)
+	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// chartRows lists the Plan's charts with their pins and cache state.
+func chartRows(p *plan.Plan, lf *lock.File, client *chart.Client) []chartRow {
+	var rows []chartRow
+	for _, r := range lock.Refs(p) {
+		row := chartRow{Chart: r.Name, Repo: r.Repo, Version: r.Version, Cache: "-", Bundles: []string{}}
+		if e, ok := lf.Lookup(r); ok {
+			row.ResolvedVersion = e.ResolvedVersion
+			row.Digest = e.Digest
+			row.Cache = client.CacheState(e)
+		}
+		for _, c := range p.Clusters {
+			for _, b := range c.Batches {
+				for _, bu := range b.Bundles {
+					if bu.Chart != nil && lock.RefOf(bu.Chart) == r {
+						row.Bundles = append(row.Bundles, c.Name+"/"+bu.Name)
+					}
+				}
+			}
+		}
+		slices.Sort(row.Bundles)
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func formatChartRows(rows []chartRow, format string) ([]byte, error) {
+	var buf bytes.Buffer
+	if format == "json" {
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		if rows == nil {
+			rows = []chartRow{}
+		}
+		err := enc.Encode(rows)
+		return buf.Bytes(), err
+	}
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHART\tVERSION\tRESOLVED\tDIGEST\tCACHE\tREPO\tBUNDLES")
+	for _, r := range rows {
+		resolved, digest := r.ResolvedVersion, shortDigest(r.Digest)
+		if r.Digest == "" {
+			resolved, digest = "-", "not pinned"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Chart, r.Version, resolved, digest, r.Cache, r.Repo, strings.Join(r.Bundles, ","))
+	}
+	err := tw.Flush()
+	return buf.Bytes(), err
+}
