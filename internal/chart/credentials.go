@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"wookie.dev/wookie/internal/errtext"
 )
 
 // CredentialsEnv names the environment variable that points at the
@@ -87,7 +89,7 @@ func LoadCredentials(path string, required bool) (*Credentials, error) {
 	}
 	var c Credentials
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
-		return nil, fmt.Errorf("credentials %s: %s", path, strings.Join(strings.Fields(err.Error()), " "))
+		return nil, fmt.Errorf("credentials %s: %s", path, errtext.OneLine(err.Error()))
 	}
 	if c.APIVersion != "wookie.dev/v1alpha1" || c.Kind != "Credentials" {
 		return nil, fmt.Errorf("credentials %s: want apiVersion wookie.dev/v1alpha1 and kind Credentials", path)

@@ -11,6 +11,7 @@ import (
 
 	repov1 "helm.sh/helm/v4/pkg/repo/v1"
 
+	"wookie.dev/wookie/internal/errtext"
 	"wookie.dev/wookie/internal/lock"
 )
 
@@ -64,7 +65,7 @@ func parseIndex(data []byte) (*repov1.IndexFile, error) {
 	case errors.Is(err, repov1.ErrEmptyIndexYaml):
 		return nil, errors.New("empty")
 	case err != nil:
-		return nil, fmt.Errorf("malformed: %s", strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), p, "index.yaml")), " "))
+		return nil, fmt.Errorf("malformed: %s", strings.TrimPrefix(errtext.OneLine(strings.ReplaceAll(err.Error(), p, "index.yaml")), "error loading index.yaml: "))
 	}
 	return idx, nil
 }

@@ -199,11 +199,14 @@ func formatChartRows(rows []chartRow, format string) ([]byte, error) {
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHART\tVERSION\tRESOLVED\tDIGEST\tCACHE\tREPO\tBUNDLES")
 	for _, r := range rows {
-		resolved, digest := r.ResolvedVersion, shortDigest(r.Digest)
+		version, resolved, digest := r.Version, r.ResolvedVersion, shortDigest(r.Digest)
+		if version == "" {
+			version = "-"
+		}
 		if r.Digest == "" {
 			resolved, digest = "-", "not pinned"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Chart, r.Version, resolved, digest, r.Cache, r.Repo, strings.Join(r.Bundles, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Chart, version, resolved, digest, r.Cache, r.Repo, strings.Join(r.Bundles, ","))
 	}
 	err := tw.Flush()
 	return buf.Bytes(), err

@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"wookie.dev/wookie/internal/errtext"
 	"wookie.dev/wookie/internal/plan"
 )
 
@@ -69,7 +70,7 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 func Decode(data []byte, source string) (*File, error) {
 	var f File
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %s", source, oneLine(err.Error()))
+		return nil, fmt.Errorf("%s: %s", source, errtext.OneLine(err.Error()))
 	}
 	if f.APIVersion != APIVersion || f.Kind != Kind {
 		return nil, fmt.Errorf("%s: apiVersion %q, kind %q: want apiVersion %s, kind %s", source, f.APIVersion, f.Kind, APIVersion, Kind)
@@ -90,15 +91,6 @@ func Decode(data []byte, source string) (*File, error) {
 	}
 	f.sort()
 	return &f, nil
-}
-
-// oneLine puts a YAML or JSON decoding error on one line, without the
-// decoder's layers of prefixes.
-func oneLine(s string) string {
-	for _, p := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: ", "while decoding JSON: ", "json: "} {
-		s = strings.ReplaceAll(s, p, "")
-	}
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // New returns an empty lock file.
