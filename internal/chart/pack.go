@@ -120,7 +120,6 @@ func PackDir(dir string) (archive []byte, digest string, err error) {
 	return out.Bytes(), "sha256:" + hex.EncodeToString(sum.Sum(nil)), nil
 }
 
-
 // utf8BOM is the byte order mark Helm's loader drops from file contents.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
