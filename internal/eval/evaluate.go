@@ -141,6 +141,8 @@ type cueBundle struct {
 	Manifests []plan.Object     `json:"manifests,omitempty"`
 	DependsOn []string          `json:"dependsOn"`
 	Labels    map[string]string `json:"labels"`
+	CRDs      string            `json:"crds"`
+	Scopes    map[string]string `json:"resourceScopes"`
 }
 
 // bundleKey identifies a bundle of a cluster.
@@ -209,12 +211,14 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 					labels = nil
 				}
 				batch.Bundles = append(batch.Bundles, plan.Bundle{
-					Name:      bn,
-					Namespace: bb.Namespace,
-					Chart:     bb.Chart,
-					Manifests: bb.Manifests,
-					DependsOn: deps,
-					Labels:    labels,
+					Name:           bn,
+					Namespace:      bb.Namespace,
+					Chart:          bb.Chart,
+					Manifests:      bb.Manifests,
+					DependsOn:      deps,
+					Labels:         labels,
+					CRDs:           bb.CRDs,
+					ResourceScopes: bb.Scopes,
 				})
 			}
 			c.Batches = append(c.Batches, batch)

@@ -63,6 +63,12 @@ func canonicalize(p *Plan) {
 				if len(u.Manifests) == 0 {
 					u.Manifests = nil
 				}
+				if len(u.ResourceScopes) == 0 {
+					u.ResourceScopes = nil
+				}
+				if u.CRDs == CRDsSeparate {
+					u.CRDs = ""
+				}
 				if len(u.Labels) == 0 {
 					u.Labels = nil
 				}

@@ -63,7 +63,29 @@ type Bundle struct {
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// Labels are free-form labels of the bundle.
 	Labels map[string]string `json:"labels,omitempty"`
+	// CRDs says what happens to the CustomResourceDefinitions in a chart's
+	// crds/ directory: CRDsSeparate (the default, also when empty) puts them
+	// into a bundle <name>-crds in the cluster's crds batch that this bundle
+	// depends on; CRDsInline keeps them in this bundle; CRDsSkip drops them.
+	CRDs string `json:"crds,omitempty"`
+	// ResourceScopes declares the scope, ScopeNamespaced or ScopeCluster,
+	// of kinds that are neither built into Kubernetes nor defined by a CRD
+	// in the Plan, by group kind ("Widget.example.com").
+	ResourceScopes map[string]string `json:"resourceScopes,omitempty"`
 }
+
+// The values of Bundle.CRDs.
+const (
+	CRDsSeparate = "separate"
+	CRDsInline   = "inline"
+	CRDsSkip     = "skip"
+)
+
+// The values of Bundle.ResourceScopes.
+const (
+	ScopeNamespaced = "Namespaced"
+	ScopeCluster    = "Cluster"
+)
 
 // Chart is a reference to a Helm chart plus the values to render it with.
 type Chart struct {

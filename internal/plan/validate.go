@@ -174,6 +174,19 @@ func (v *validator) bundle(at Error, u *Bundle) {
 			with(fmt.Sprintf("manifests[%d]", i), msg)
 		}
 	}
+	switch u.CRDs {
+	case "", CRDsSeparate, CRDsInline, CRDsSkip:
+	default:
+		with("crds", fmt.Sprintf("%q: want %s, %s or %s", u.CRDs, CRDsSeparate, CRDsInline, CRDsSkip))
+	}
+	for _, k := range slices.Sorted(maps.Keys(u.ResourceScopes)) {
+		if sc := u.ResourceScopes[k]; sc != ScopeNamespaced && sc != ScopeCluster {
+			with("resourceScopes", fmt.Sprintf("%s: %q: want %s or %s", k, sc, ScopeNamespaced, ScopeCluster))
+		}
+		if !strings.Contains(k, ".") || strings.HasPrefix(k, ".") {
+			with("resourceScopes", fmt.Sprintf("%q: want Kind.group, e.g. Widget.example.com", k))
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(u.Labels)) {
 		if errs := content.IsLabelKey(k); len(errs) > 0 {
 			with("labels", fmt.Sprintf("key %q: %s", k, strings.Join(errs, "; ")))
