@@ -3,6 +3,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,4 +40,75 @@ func Write(path string, data []byte, mode fs.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// Marker is the file ReplaceDir leaves in every directory it writes, so
+// that it later replaces only directories it wrote itself.
+const Marker = ".wookie-output"
+
+// ReplaceDir builds a new directory with build, in a temporary directory
+// beside target, and then puts it in target's place. On any error target is
+// left exactly as it was. An existing target is replaced only when it is
+// empty or holds Marker (it was written by ReplaceDir), so a mistyped
+// output path never deletes a user's files.
+func ReplaceDir(target string, build func(dir string) error) (err error) {
+	target = filepath.Clean(target)
+	parent := filepath.Dir(target)
+	if st, err := os.Stat(target); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", target)
+		}
+		entries, err := os.ReadDir(target)
+		if err != nil {
+			return err
+		}
+		if len(entries) > 0 {
+			if _, err := os.Stat(filepath.Join(target, Marker)); err != nil {
+				return fmt.Errorf("refusing to replace %s: it is not empty and wookie did not write it (no %s in it)", target, Marker)
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".new-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := build(tmp); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, Marker), []byte("written by wookie; the whole directory is replaced on every run\n"), 0o644); err != nil {
+		return err
+	}
+	if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+		return os.Rename(tmp, target)
+	}
+	old, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".old-")
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(old); err != nil {
+		return err
+	}
+	if err := os.Rename(target, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		if rerr := os.Rename(old, target); rerr != nil {
+			return fmt.Errorf("%w; and restoring the previous %s failed: %v (it is at %s)", err, target, rerr, old)
+		}
+		return err
+	}
+	return os.RemoveAll(old)
 }

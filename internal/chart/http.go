@@ -109,6 +109,10 @@ func transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
+	var de *net.DNSError
+	if errors.As(err, &de) && de.IsNotFound {
+		return false // no such host: asking again will not help
+	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

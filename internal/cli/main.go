@@ -111,6 +111,7 @@ batches and bundles (HOW), and works from that Plan.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(
 		newPlanCmd(s),
+		newRenderCmd(s),
 		newLockCmd(s),
 		newChartsCmd(s),
 		newOptionsCmd(s),

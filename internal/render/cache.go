@@ -1,0 +1,112 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"wookie.dev/wookie/internal/atomicfile"
+)
+
+// Cache keeps rendered charts under Dir/render, keyed by everything that
+// decides the output: wookie's version, the chart archive's digest, release
+// name and namespace, values, Kubernetes version and API versions. Entries
+// carry a checksum; an entry that fails it is ignored and rendered anew.
+type Cache struct {
+	Dir string
+}
+
+// cacheKey is the key of a chart render.
+func cacheKey(version, digest string, rel releaseSpec) string {
+	in, _ := json.Marshal(struct {
+		Version     string         `json:"v"`
+		Digest      string         `json:"digest"`
+		Name        string         `json:"name"`
+		Namespace   string         `json:"namespace"`
+		Values      map[string]any `json:"values"`
+		KubeVersion string         `json:"kubeVersion"`
+		APIVersions []string       `json:"apiVersions"`
+	}{version, digest, rel.name, rel.namespace, rel.values, rel.caps.KubeVersion.Version, rel.caps.APIVersions})
+	sum := sha256.Sum256(in)
+	return hex.EncodeToString(sum[:])
+}
+
+// cachedObject is an Object as the cache stores it.
+type cachedObject struct {
+	Source     string         `json:"source"`
+	Hook       string         `json:"hook,omitempty"`
+	HookWeight int            `json:"hookWeight,omitempty"`
+	Object     map[string]any `json:"object"`
+}
+
+type cachedOutput struct {
+	Objects      []cachedObject `json:"objects"`
+	HooksApplied int            `json:"hooksApplied"`
+	HooksDropped int            `json:"hooksDropped"`
+}
+
+type cacheEntry struct {
+	Sum    string          `json:"sum"`
+	Output json.RawMessage `json:"output"`
+}
+
+func (c *Cache) path(key string) string {
+	return filepath.Join(c.Dir, "render", key[:2], key+".json")
+}
+
+// get returns a cached render; a nil cache, a miss or a damaged entry is
+// (nil, false).
+func (c *Cache) get(key string) (*chartOutput, bool) {
+	if c == nil {
+		return nil, false
+	}
+	data, err := os.ReadFile(c.path(key))
+	if err != nil {
+		return nil, false
+	}
+	var e cacheEntry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, false
+	}
+	sum := sha256.Sum256(e.Output)
+	if hex.EncodeToString(sum[:]) != e.Sum {
+		return nil, false
+	}
+	var co cachedOutput
+	if err := utiljson.Unmarshal(e.Output, &co); err != nil {
+		return nil, false
+	}
+	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped}
+	for _, o := range co.Objects {
+		obj := o.Object
+		out.Objects = append(out.Objects, &Object{Unstructured: &unstructured.Unstructured{Object: obj}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight})
+	}
+	return out, true
+}
+
+// put stores a render; the cache is an optimisation, so a failed write is
+// not an error.
+func (c *Cache) put(key string, co *chartOutput) {
+	if c == nil {
+		return
+	}
+	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Objects: []cachedObject{}}
+	for _, o := range co.Objects {
+		cached.Objects = append(cached.Objects, cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object})
+	}
+	out, err := json.Marshal(cached)
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(out)
+	data, err := json.Marshal(cacheEntry{Sum: hex.EncodeToString(sum[:]), Output: out})
+	if err != nil {
+		return
+	}
+	_ = atomicfile.Write(c.path(key), data, 0o644)
+}

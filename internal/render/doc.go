@@ -1,0 +1,14 @@
+// Package render turns a Plan into Kubernetes objects, cluster by cluster,
+// batch by batch, bundle by bundle: charts are rendered client-side with
+// the Helm v4 SDK (never the helm binary), raw manifests are taken as they
+// are, and both get the same treatment afterwards — the bundle's namespace
+// on namespaced objects that have none, wookie's labels, Helm's install
+// order, CRDs from a chart's crds/ directory in a bundle of their own, Helm
+// hooks ordered around the bundle's objects, and a check that no object is
+// produced twice.
+//
+// Rendering is deterministic (the same Plan and charts give the same
+// objects in the same order) and runs bundles in parallel. An optional
+// cache keyed by chart digest, values, capabilities and wookie's version
+// makes an unchanged bundle free.
+package render

@@ -1,0 +1,101 @@
+package render
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"wookie.dev/wookie/internal/plan"
+)
+
+func unstructuredString(o *Object, fields ...string) (string, bool, error) {
+	return unstructured.NestedString(o.Object, fields...)
+}
+
+// finish gives every object of the cluster the bundle's namespace where it
+// is namespaced and has none, wookie's labels, its place in apply order,
+// and checks that no object comes from two bundles.
+func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work) error {
+	// Scopes of the kinds the Plan's CRDs define.
+	crdScopes := map[string]bool{}
+	for _, b := range out.Batches {
+		for _, u := range b.Bundles {
+			for _, o := range u.Objects {
+				if gk, namespaced, ok := crdScope(o); ok {
+					crdScopes[gk] = namespaced
+				}
+			}
+		}
+	}
+	seen := map[string]string{}
+	for bi := range out.Batches {
+		for ui := range out.Batches[bi].Bundles {
+			u := &out.Batches[bi].Bundles[ui]
+			var declared map[string]string
+			if w := index[u.Name]; w != nil {
+				declared = w.bundle.ResourceScopes
+			}
+			for _, o := range u.Objects {
+				namespaced, err := scopeOf(o, api, crdScopes, declared, pc.KubeVersion)
+				if err != nil {
+					return fmt.Errorf("bundle %s: %w", u.Name, err)
+				}
+				if namespaced && o.GetNamespace() == "" {
+					o.SetNamespace(u.Namespace)
+				}
+				labels := o.GetLabels()
+				if labels == nil {
+					labels = map[string]string{}
+				}
+				labels[LabelCluster] = out.Name
+				labels[LabelBundle] = u.Name
+				o.SetLabels(labels)
+				id := o.ID()
+				if !namespaced {
+					id = idWithoutNamespace(o)
+				}
+				if other, dup := seen[id]; dup {
+					if other == u.Name {
+						return fmt.Errorf("bundle %s: %s is produced twice (%s)", u.Name, id, o.Source)
+					}
+					return fmt.Errorf("%s is produced by bundles %s and %s", id, other, u.Name)
+				}
+				seen[id] = u.Name
+			}
+			sortObjects(u.Objects)
+		}
+	}
+	return nil
+}
+
+// idWithoutNamespace identifies a cluster-scoped object.
+func idWithoutNamespace(o *Object) string {
+	gvk := o.GroupVersionKind()
+	id := gvk.Kind
+	if gvk.Group != "" {
+		id += "." + gvk.Group
+	}
+	return id + " " + o.GetName()
+}
+
+// scopeOf tells whether o is namespaced: from the built-in kinds of the
+// cluster's Kubernetes version, the CRDs of the Plan, or the bundle's
+// resourceScopes, in that order.
+func scopeOf(o *Object, api *KubeAPI, crdScopes map[string]bool, declared map[string]string, kubeVersion string) (bool, error) {
+	if namespaced, known := api.Namespaced(o.GetAPIVersion(), o.GetKind()); known {
+		return namespaced, nil
+	}
+	gvk := o.GroupVersionKind()
+	gk := gvk.Kind + "." + gvk.Group
+	if namespaced, ok := crdScopes[gk]; ok {
+		return namespaced, nil
+	}
+	switch declared[gk] {
+	case plan.ScopeNamespaced:
+		return true, nil
+	case plan.ScopeCluster:
+		return false, nil
+	}
+	return false, fmt.Errorf("%s %s (%s, from %s): unknown kind: Kubernetes %s does not serve %s and no CRD in the Plan defines it; declare its scope in the bundle's resourceScopes (%q: Namespaced or Cluster)",
+		gvk.Kind, o.GetName(), o.GetAPIVersion(), o.Source, kubeVersion, o.GetAPIVersion(), gk)
+}

@@ -1,0 +1,136 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
+)
+
+// Hook phases.
+const (
+	hookPre  = "pre"
+	hookPost = "post"
+)
+
+// chartOutput is what rendering one chart gives: its objects (hooks
+// included, marked) and how many hooks were dropped.
+type chartOutput struct {
+	Objects      []*Object `json:"objects"`
+	HooksApplied int       `json:"hooksApplied"`
+	HooksDropped int       `json:"hooksDropped"`
+}
+
+// release describes the Helm release a bundle renders as.
+type releaseSpec struct {
+	name, namespace string
+	values          map[string]any
+	caps            *common.Capabilities
+}
+
+// renderChart renders a chart's templates client-side, as `helm template`
+// would for a first install, and sorts the result into hooks and objects.
+// The chart's crds/ files are not included.
+func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec) (*chartOutput, error) {
+	if ch.Metadata.KubeVersion != "" {
+		if !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, rel.caps.KubeVersion.String()) {
+			return nil, fmt.Errorf("chart requires kubeVersion %s, which does not match the cluster's Kubernetes %s", ch.Metadata.KubeVersion, rel.caps.KubeVersion.Version)
+		}
+	}
+	opts := common.ReleaseOptions{Name: rel.name, Namespace: rel.namespace, Revision: 1, IsInstall: true}
+	vals, err := util.ToRenderValuesWithSchemaValidation(ch, rel.values, opts, rel.caps, false)
+	if err != nil {
+		return nil, fmt.Errorf("values: %s", foldLines(err.Error()))
+	}
+	var e engine.Engine
+	files, err := e.RenderWithContext(ctx, ch, vals)
+	if err != nil {
+		return nil, fmt.Errorf("%s", foldLines(err.Error()))
+	}
+	for name := range files {
+		if strings.HasSuffix(name, "NOTES.txt") {
+			delete(files, name)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, fmt.Errorf("%s", foldLines(err.Error()))
+	}
+	out := &chartOutput{}
+	for _, m := range manifests {
+		objs, err := decodeDocs(m.Name, m.Content)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range objs {
+			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: m.Name})
+		}
+	}
+	for _, h := range hooks {
+		phase := hookPhase(h.Events)
+		if phase == "" {
+			out.HooksDropped++
+			continue
+		}
+		objs, err := decodeDocs(h.Path, h.Manifest)
+		if err != nil {
+			return nil, err
+		}
+		out.HooksApplied++
+		for _, u := range objs {
+			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: h.Path, Hook: phase, HookWeight: h.Weight})
+		}
+	}
+	return out, nil
+}
+
+// hookPhase maps a hook's events to when wookie applies it: before the
+// bundle's objects (pre-install, pre-upgrade), after them (post-install,
+// post-upgrade), or not at all (test, delete and rollback hooks).
+func hookPhase(events []release.HookEvent) string {
+	if slices.Contains(events, release.HookPreInstall) || slices.Contains(events, release.HookPreUpgrade) {
+		return hookPre
+	}
+	if slices.Contains(events, release.HookPostInstall) || slices.Contains(events, release.HookPostUpgrade) {
+		return hookPost
+	}
+	return ""
+}
+
+// crdFiles returns the objects of a chart's crds/ directory (and of its
+// subcharts'), in file order.
+func crdFiles(ch *chartv2.Chart) ([]*Object, error) {
+	var out []*Object
+	for _, crd := range ch.CRDObjects() {
+		source := path.Join(ch.Name(), crd.Name)
+		if crd.Filename != "" {
+			source = crd.Filename
+		}
+		objs, err := decodeDocs(source, string(crd.File.Data))
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range objs {
+			out = append(out, &Object{Unstructured: u, Source: source})
+		}
+	}
+	return out, nil
+}
+
+// foldLines puts a multi-line Helm error on one line.
+func foldLines(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), "; ")
+}

@@ -1,0 +1,448 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"wookie.dev/wookie/internal/chart"
+	"wookie.dev/wookie/internal/plan"
+)
+
+// ChartSource gives the archive of a Plan chart, verified against its pin.
+type ChartSource interface {
+	Archive(ctx context.Context, c *plan.Chart) ([]byte, error)
+}
+
+// Options configure Render.
+type Options struct {
+	// Charts gives chart archives; needed when the Plan has chart bundles.
+	Charts ChartSource
+	// Cache keeps rendered charts; nil renders every chart.
+	Cache *Cache
+	// Parallel bounds concurrent chart renders; 0 means the number of CPUs.
+	Parallel int
+	// Version is wookie's version; it is part of the render cache key.
+	Version string
+}
+
+// Result is a rendered Plan.
+type Result struct {
+	Clusters []Cluster
+	// Warnings are notes for the user, in a stable order.
+	Warnings []string
+}
+
+// Cluster is a rendered cluster: its batches in deploy order.
+type Cluster struct {
+	Name    string
+	Batches []Batch
+}
+
+// Batch is a rendered batch: its bundles in deploy order.
+type Batch struct {
+	Name     string
+	Priority int
+	Bundles  []Bundle
+}
+
+// Bundle is a rendered bundle: its objects in apply order.
+type Bundle struct {
+	Name      string
+	Namespace string
+	DependsOn []string
+	// Generated marks a bundle wookie made: the CRDs of a chart's crds/.
+	Generated bool
+	Objects   []*Object
+}
+
+// Render renders every bundle of p. Charts come from opts.Charts; p must be
+// normalized. On error nothing is returned: the error names the cluster,
+// bundle, chart and, where Helm says it, the template file and line.
+func Render(ctx context.Context, p *plan.Plan, opts Options) (*Result, error) {
+	res := &Result{}
+	for i := range p.Clusters {
+		c, warnings, err := renderCluster(ctx, &p.Clusters[i], opts)
+		if err != nil {
+			return nil, prefixed("cluster "+p.Clusters[i].Name, err)
+		}
+		res.Clusters = append(res.Clusters, *c)
+		res.Warnings = append(res.Warnings, warnings...)
+	}
+	return res, nil
+}
+
+// work is one bundle being rendered.
+type work struct {
+	bundle   *plan.Bundle
+	out      *Bundle
+	chart    *chartv2.Chart
+	digest   string // of the chart archive
+	crds     []*Object
+	warnings []string
+}
+
+func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluster, []string, error) {
+	api, err := BuiltinAPI(pc.KubeVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	kube, err := common.ParseKubeVersion(pc.KubeVersion)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeVersion %q: %w", pc.KubeVersion, err)
+	}
+
+	// The output skeleton, and the charts loaded up front: a chart's crds/
+	// directory decides which bundles exist.
+	out := &Cluster{Name: pc.Name}
+	var all []*work
+	for _, pb := range pc.Batches {
+		b := Batch{Name: pb.Name, Priority: pb.Priority}
+		for i := range pb.Bundles {
+			u := &pb.Bundles[i]
+			b.Bundles = append(b.Bundles, Bundle{Name: u.Name, Namespace: u.Namespace, DependsOn: slices.Clone(u.DependsOn)})
+		}
+		out.Batches = append(out.Batches, b)
+	}
+	index := map[string]*work{}
+	for bi := range out.Batches {
+		for ui := range out.Batches[bi].Bundles {
+			w := &work{bundle: &pc.Batches[bi].Bundles[ui], out: &out.Batches[bi].Bundles[ui]}
+			all = append(all, w)
+			index[w.bundle.Name] = w
+		}
+	}
+	if err := loadCharts(ctx, all, opts); err != nil {
+		return nil, nil, err
+	}
+	if err := separateCRDs(out, all, index); err != nil {
+		return nil, nil, err
+	}
+
+	// Render batch by batch; inside a batch, a bundle waits for the
+	// bundles it depends on, so it sees the API versions of their CRDs.
+	known := newVersionSet(api)
+	for bi := range out.Batches {
+		batch := &out.Batches[bi]
+		var ws []*work
+		for ui := range batch.Bundles {
+			if w := index[batch.Bundles[ui].Name]; w != nil {
+				w.out = &batch.Bundles[ui]
+				ws = append(ws, w)
+			} else {
+				known.addCRDs(batch.Bundles[ui].Objects) // a generated CRD bundle
+			}
+		}
+		if err := renderBatch(ctx, ws, index, known, kube, opts); err != nil {
+			return nil, nil, err
+		}
+		for _, w := range ws {
+			known.addCRDs(w.out.Objects)
+		}
+	}
+
+	if err := finish(out, pc, api, index); err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	for _, w := range all {
+		warnings = append(warnings, w.warnings...)
+	}
+	return out, warnings, nil
+}
+
+// loadCharts fetches and loads the chart of every chart bundle, in
+// parallel.
+func loadCharts(ctx context.Context, ws []*work, opts Options) error {
+	return each(ctx, ws, opts.Parallel, nil, func(ctx context.Context, w *work) error {
+		if w.bundle.Chart == nil {
+			return nil
+		}
+		if opts.Charts == nil {
+			return fmt.Errorf("bundle %s: no chart source to read chart %s from", w.bundle.Name, w.bundle.Chart.Name)
+		}
+		data, err := opts.Charts.Archive(ctx, w.bundle.Chart)
+		if err != nil {
+			return fmt.Errorf("bundle %s: %w", w.bundle.Name, err)
+		}
+		ch, err := chart.Load(data, chart.DefaultLimits, w.bundle.Chart.Name, "")
+		if err != nil {
+			return fmt.Errorf("bundle %s: chart %s: %w", w.bundle.Name, w.bundle.Chart.Name, err)
+		}
+		w.chart, w.digest = ch, chart.Digest(data)
+		if w.bundle.CRDs != plan.CRDsSkip {
+			if w.crds, err = crdFiles(ch); err != nil {
+				return fmt.Errorf("bundle %s: chart %s: crds: %w", w.bundle.Name, w.bundle.Chart.Name, err)
+			}
+		}
+		return nil
+	}, nil)
+}
+
+// separateCRDs moves the crds/ CRDs of every chart bundle that keeps them
+// separate into a bundle <name>-crds: in the cluster's crds batch when it
+// has one and that batch deploys no later than the bundle, else in the
+// bundle's own batch. The bundle then depends on it.
+func separateCRDs(out *Cluster, ws []*work, index map[string]*work) error {
+	crdsBatch := slices.IndexFunc(out.Batches, func(b Batch) bool { return b.Name == "crds" })
+	for _, w := range ws {
+		if len(w.crds) == 0 || w.bundle.CRDs == plan.CRDsInline {
+			continue
+		}
+		own := slices.IndexFunc(out.Batches, func(b Batch) bool {
+			return slices.ContainsFunc(b.Bundles, func(u Bundle) bool { return u.Name == w.bundle.Name })
+		})
+		target := own
+		if crdsBatch >= 0 && crdsBatch <= own {
+			target = crdsBatch
+		}
+		name := w.bundle.Name + "-crds"
+		if len(name) > 63 {
+			return fmt.Errorf("bundle %s: the name of its CRD bundle, %s, is longer than 63 characters: shorten the bundle name or set crds: inline", w.bundle.Name, name)
+		}
+		if _, clash := index[name]; clash {
+			return fmt.Errorf("bundle %s: its CRDs go to a bundle %s, but the Plan has a bundle of that name: rename it or set crds: inline", w.bundle.Name, name)
+		}
+		gen := Bundle{Name: name, Namespace: w.bundle.Namespace, Generated: true, Objects: w.crds}
+		b := &out.Batches[target]
+		// Generated bundles go first in their batch, by name.
+		at := 0
+		for at < len(b.Bundles) && b.Bundles[at].Generated && b.Bundles[at].Name < name {
+			at++
+		}
+		b.Bundles = slices.Insert(b.Bundles, at, gen)
+		w.crds = nil
+		index[name] = nil
+		// Pointers into the batches moved; renderCluster re-points w.out.
+		if o := bundleIn(out, w.bundle.Name); o != nil {
+			o.DependsOn = append(o.DependsOn, name)
+			slices.Sort(o.DependsOn)
+		}
+	}
+	for k, v := range index {
+		if v == nil {
+			delete(index, k)
+		}
+	}
+	return nil
+}
+
+// bundleIn finds a bundle of a rendered cluster by name.
+func bundleIn(c *Cluster, name string) *Bundle {
+	for bi := range c.Batches {
+		for ui := range c.Batches[bi].Bundles {
+			if c.Batches[bi].Bundles[ui].Name == name {
+				return &c.Batches[bi].Bundles[ui]
+			}
+		}
+	}
+	return nil
+}
+
+// renderBatch renders the bundles of one batch in parallel, each after the
+// bundles of the batch it depends on.
+func renderBatch(ctx context.Context, ws []*work, index map[string]*work, known *versionSet, kube *common.KubeVersion, opts Options) error {
+	done := map[string]chan struct{}{}
+	for _, w := range ws {
+		done[w.bundle.Name] = make(chan struct{})
+	}
+	locals := map[*work]*versionSet{}
+	failed := map[string]bool{}
+	var mu sync.Mutex
+	wait := func(ctx context.Context, w *work) error {
+		// Wait for the in-batch dependencies; their CRDs count.
+		local := known.clone()
+		for _, d := range transitiveDeps(w.bundle.Name, index) {
+			if ch, ok := done[d]; ok {
+				select {
+				case <-ch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				mu.Lock()
+				bad := failed[d]
+				mu.Unlock()
+				if bad {
+					return errSkipped
+				}
+				local.addCRDs(index[d].out.Objects)
+			}
+		}
+		mu.Lock()
+		locals[w] = local
+		mu.Unlock()
+		return nil
+	}
+	return each(ctx, ws, opts.Parallel, wait, func(ctx context.Context, w *work) error {
+		mu.Lock()
+		local := locals[w]
+		mu.Unlock()
+		return renderBundle(ctx, w, local, kube, opts)
+	}, func(w *work, err error) {
+		if err != nil {
+			mu.Lock()
+			failed[w.bundle.Name] = true
+			mu.Unlock()
+		}
+		close(done[w.bundle.Name])
+	})
+}
+
+// transitiveDeps lists every bundle name reachable through dependsOn.
+func transitiveDeps(name string, index map[string]*work) []string {
+	var out []string
+	seen := map[string]bool{name: true}
+	queue := []string{name}
+	for len(queue) > 0 {
+		w := index[queue[0]]
+		queue = queue[1:]
+		if w == nil {
+			continue
+		}
+		for _, d := range w.bundle.DependsOn {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+				queue = append(queue, d)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// renderBundle renders one bundle: a chart through Helm (or the cache), or
+// the Plan's manifests.
+func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.KubeVersion, opts Options) error {
+	u := w.bundle
+	if u.Chart == nil {
+		for i, m := range u.Manifests {
+			js, err := json.Marshal(m)
+			if err != nil {
+				return fmt.Errorf("bundle %s: manifests[%d]: %w", u.Name, i, err)
+			}
+			obj, err := objectFromJSON(js)
+			if err == nil && obj != nil {
+				err = checkObject(obj)
+			}
+			if err != nil {
+				return fmt.Errorf("bundle %s: manifests[%d]: %w", u.Name, i, err)
+			}
+			w.out.Objects = append(w.out.Objects, &Object{Unstructured: obj, Source: fmt.Sprintf("manifests[%d]", i)})
+		}
+		return nil
+	}
+	// The chart's own crds/ CRDs count for its capabilities.
+	local := known
+	if len(w.crds) > 0 {
+		local = known.clone()
+		local.addCRDs(w.crds)
+	}
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kube
+	caps.APIVersions = local.list()
+	values := map[string]any{}
+	if len(u.Chart.Values) > 0 {
+		js, err := json.Marshal(u.Chart.Values)
+		if err != nil {
+			return fmt.Errorf("bundle %s: values: %w", u.Name, err)
+		}
+		if err := utiljson.Unmarshal(js, &values); err != nil {
+			return fmt.Errorf("bundle %s: values: %w", u.Name, err)
+		}
+	}
+	rel := releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps}
+	key := cacheKey(opts.Version, w.digest, rel)
+	co, ok := opts.Cache.get(key)
+	if !ok {
+		var err error
+		co, err = renderChart(ctx, w.chart, rel)
+		if err != nil {
+			return fmt.Errorf("bundle %s: chart %s@%s: %w", u.Name, u.Chart.Name, w.chart.Metadata.Version, err)
+		}
+		opts.Cache.put(key, co)
+	}
+	w.out.Objects = append(w.out.Objects, co.Objects...)
+	if len(w.crds) > 0 { // crds: inline
+		w.out.Objects = append(w.out.Objects, w.crds...)
+	}
+	if co.HooksApplied > 0 || co.HooksDropped > 0 {
+		w.warnings = append(w.warnings, fmt.Sprintf("bundle %s: chart %s has Helm hooks: %d applied as ordinary objects (pre-install/pre-upgrade before the bundle's objects, post-install/post-upgrade after, by weight), %d test, delete or rollback hooks dropped", u.Name, u.Chart.Name, co.HooksApplied, co.HooksDropped))
+	}
+	return nil
+}
+
+// each runs fn for every work item, at most par at once (0: CPUs), and
+// returns the errors sorted, so the message does not depend on timing.
+// before, when given, runs first without holding a slot (waiting for
+// dependencies must not block the bundles waited for); after, when given,
+// runs last whatever happened, with the item's error. Every item runs even
+// when another fails, so the errors reported do not depend on timing.
+func each(ctx context.Context, ws []*work, par int, before func(context.Context, *work) error, fn func(context.Context, *work) error, after func(*work, error)) error {
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, par)
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if after != nil {
+				defer func() { after(w, errs[i]) }()
+			}
+			if before != nil {
+				if errs[i] = before(ctx, w); errs[i] != nil {
+					return
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			errs[i] = fn(ctx, w)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var real []error
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, errSkipped) {
+			real = append(real, e)
+		}
+	}
+	slices.SortFunc(real, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(real...)
+}
+
+// errSkipped marks a bundle not rendered because a bundle it depends on
+// failed; that failure is the one reported.
+var errSkipped = errors.New("skipped: a dependency failed")
+
+// prefixed puts prefix before every error joined in err.
+func prefixed(prefix string, err error) error {
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, prefixed(prefix, e))
+	}
+	return errors.Join(out...)
+}
