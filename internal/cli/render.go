@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -117,10 +118,10 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 // isNetworkError reports whether err comes from a failed connection, name
 // lookup or timeout.
 func isNetworkError(err error) bool {
-	var ne net.Error
 	var oe *net.OpError
 	var de *net.DNSError
-	return errors.As(err, &ne) || errors.As(err, &oe) || errors.As(err, &de)
+	var ue *url.Error
+	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) && ue.Timeout()
 }
 
 // cacheVersion is wookie's version as the render cache knows it; a

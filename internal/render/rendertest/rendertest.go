@@ -1,0 +1,323 @@
+// Package rendertest writes small charts that mimic the shapes of the real
+// charts wookie deploys (Istio's base, istiod and gateway, an operator with
+// crds/), for tests and benchmarks. They are written here, not copied from
+// anywhere: just enough templates to exercise what rendering must get
+// right.
+package rendertest
+
+import (
+	"testing"
+
+	"wookie.dev/wookie/internal/chart/charttest"
+)
+
+// Version is the version of the Istio-like charts, the catalog's default.
+const Version = "1.24.2"
+
+// Base is like istio/base: CRDs as templates (not crds/), a ServiceAccount
+// in .Release.Namespace, and a cluster-scoped validating webhook.
+func Base() charttest.Chart {
+	return charttest.Chart{Name: "base", Version: Version, Files: map[string]string{
+		"values.yaml": "defaultRevision: \"\"\nenableCRDTemplates: true\n",
+		"templates/crds.yaml": `{{- if .Values.enableCRDTemplates }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gateways.networking.istio.io
+spec:
+  group: networking.istio.io
+  names: {kind: Gateway, plural: gateways, singular: gateway, listKind: GatewayList}
+  scope: Namespaced
+  versions:
+  - name: v1alpha3
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: envoyfilters.networking.istio.io
+spec:
+  group: networking.istio.io
+  names: {kind: EnvoyFilter, plural: envoyfilters, singular: envoyfilter, listKind: EnvoyFilterList}
+  scope: Namespaced
+  versions:
+  - name: v1alpha3
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+{{- end }}
+`,
+		"templates/reader-serviceaccount.yaml": `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: istio-reader-service-account
+  namespace: {{ .Release.Namespace }}
+`,
+		"templates/default-validator.yaml": `{{- if .Values.defaultRevision }}
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: istiod-default-validator
+webhooks:
+- name: validation.istio.io
+  admissionReviewVersions: ["v1"]
+  sideEffects: None
+  clientConfig:
+    service: {name: istiod, namespace: {{ .Release.Namespace }}, path: /validate}
+{{- end }}
+`,
+	}}
+}
+
+// Istiod is like istio/istiod: namespaced objects that rely on the release
+// namespace being applied (no metadata.namespace), cluster-scoped RBAC, a
+// custom resource gated on .Capabilities.APIVersions.Has, a values schema,
+// and Helm hooks (pre-install, post-install, test).
+func Istiod() charttest.Chart {
+	return charttest.Chart{Name: "istiod", Version: Version, Files: map[string]string{
+		"values.yaml": "replicaCount: 1\nautoscaleEnabled: true\nresources:\n  requests:\n    cpu: 500m\n    memory: 2Gi\nimage: istio/pilot\n",
+		"values.schema.json": `{"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 0}}}`,
+		"templates/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istiod
+  labels: {app: istiod}
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector: {matchLabels: {app: istiod}}
+  template:
+    metadata: {labels: {app: istiod}}
+    spec:
+      serviceAccountName: istiod
+      containers:
+      - name: discovery
+        image: {{ .Values.image }}:{{ .Chart.Version }}
+        resources: {{ toJson .Values.resources }}
+`,
+		"templates/service.yaml": `apiVersion: v1
+kind: Service
+metadata:
+  name: istiod
+spec:
+  selector: {app: istiod}
+  ports:
+  - {name: grpc-xds, port: 15010}
+  - {name: https-webhook, port: 443, targetPort: 15017}
+`,
+		"templates/serviceaccount.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: istiod\n",
+		"templates/configmap.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: istio
+data:
+  mesh: |-
+    defaultConfig:
+      discoveryAddress: istiod.{{ .Release.Namespace }}.svc:15012
+`,
+		"templates/clusterrole.yaml": `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: istiod-{{ .Release.Namespace }}
+rules:
+- apiGroups: ["networking.istio.io"]
+  resources: ["*"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: istiod-{{ .Release.Namespace }}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: istiod-{{ .Release.Namespace }}}
+subjects:
+- {kind: ServiceAccount, name: istiod, namespace: {{ .Release.Namespace }}}
+`,
+		"templates/hpa.yaml": `{{- if .Values.autoscaleEnabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: istiod
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: istiod}
+  minReplicas: 1
+  maxReplicas: 5
+{{- end }}
+`,
+		"templates/envoyfilter.yaml": `{{- if .Capabilities.APIVersions.Has "networking.istio.io/v1alpha3" }}
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata:
+  name: stats-filter
+spec:
+  configPatches: []
+{{- end }}
+`,
+		"templates/webhook.yaml": `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: istio-sidecar-injector
+webhooks:
+- name: sidecar-injector.istio.io
+  admissionReviewVersions: ["v1"]
+  sideEffects: None
+  clientConfig:
+    service: {name: istiod, namespace: {{ .Release.Namespace }}, path: /inject}
+`,
+		"templates/hooks.yaml": `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: istiod-post-install
+  annotations:
+    "helm.sh/hook": post-install,post-upgrade
+    "helm.sh/hook-weight": "5"
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: check, image: busybox:1.36}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: istiod-pre-install
+  annotations:
+    "helm.sh/hook": pre-install
+    "helm.sh/hook-weight": "-1"
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: prepare, image: busybox:1.36}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: istiod-pre-config
+  annotations:
+    "helm.sh/hook": pre-install,pre-upgrade
+    "helm.sh/hook-weight": "-5"
+data: {step: first}
+`,
+		"templates/tests/test-connection.yaml": `apiVersion: v1
+kind: Pod
+metadata:
+  name: istiod-test
+  annotations: {"helm.sh/hook": test}
+spec:
+  containers: [{name: curl, image: curlimages/curl:8.10.1}]
+`,
+		"templates/NOTES.txt": "istiod {{ .Chart.Version }} installed in {{ .Release.Namespace }}\n",
+	}}
+}
+
+// Gateway is like istio/gateway: a Deployment and a LoadBalancer Service
+// named after the release.
+func Gateway() charttest.Chart {
+	return charttest.Chart{Name: "gateway", Version: Version, Files: map[string]string{
+		"values.yaml": "autoscaling:\n  enabled: true\nservice:\n  type: LoadBalancer\n",
+		"templates/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector: {matchLabels: {istio: {{ .Release.Name | trimPrefix "istio-" }}}}
+  template:
+    metadata:
+      labels: {istio: {{ .Release.Name | trimPrefix "istio-" }}, sidecar.istio.io/inject: "true"}
+    spec:
+      containers: [{name: istio-proxy, image: auto}]
+`,
+		"templates/service.yaml": `apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  type: {{ .Values.service.type }}
+  selector: {istio: {{ .Release.Name | trimPrefix "istio-" }}}
+  ports:
+  - {name: http2, port: 80, targetPort: 80}
+  - {name: https, port: 443, targetPort: 443}
+`,
+		"templates/hpa.yaml": `{{- if .Values.autoscaling.enabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: {{ .Release.Name }}}
+  maxReplicas: 5
+{{- end }}
+`,
+	}}
+}
+
+// Operator is like percona's pxc-operator: its CRD in crds/ (never
+// templated), an operator Deployment watching .Release.Namespace, and RBAC.
+func Operator() charttest.Chart {
+	return charttest.Chart{Name: "pxc-operator", Version: "1.20.0", Files: map[string]string{
+		"values.yaml": "watchNamespace: \"\"\n",
+		"crds/crd.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: perconaxtradbclusters.pxc.percona.com
+spec:
+  group: pxc.percona.com
+  names: {kind: PerconaXtraDBCluster, plural: perconaxtradbclusters, singular: perconaxtradbcluster, shortNames: [pxc, pxcs]}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`,
+		"templates/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector: {matchLabels: {app: pxc-operator}}
+  template:
+    metadata: {labels: {app: pxc-operator}}
+    spec:
+      containers:
+      - name: operator
+        image: percona/pxc-operator:{{ .Chart.Version }}
+        env:
+        - {name: WATCH_NAMESPACE, value: {{ default .Release.Namespace .Values.watchNamespace | quote }}}
+`,
+		"templates/role.yaml": `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .Release.Name }}
+rules:
+- apiGroups: ["pxc.percona.com"]
+  resources: ["*"]
+  verbs: ["*"]
+`,
+	}}
+}
+
+// WriteIstio writes Base, Istiod and Gateway as chart directories under
+// dir, a local chart repository for the charts the wookie project uses.
+func WriteIstio(t testing.TB, dir string) {
+	t.Helper()
+	for _, c := range []charttest.Chart{Base(), Istiod(), Gateway()} {
+		charttest.WriteDir(t, dir, c)
+	}
+}
+
+// IstioMirrorConfig is a configuration fragment that points the chart
+// catalog's Istio charts at a local repository directory.
+func IstioMirrorConfig(repo string) string {
+	return `charts: istio: {
+	base: repo:    "` + repo + `"
+	istiod: repo:  "` + repo + `"
+	gateway: repo: "` + repo + `"
+}
+`
+}
