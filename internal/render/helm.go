@@ -14,6 +14,8 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
+
+	"wookie.dev/wookie/internal/errtext"
 )
 
 // Hook phases.
@@ -126,11 +128,14 @@ func crdFiles(ch *chartv2.Chart) ([]*Object, error) {
 	return out, nil
 }
 
-// foldLines puts a multi-line Helm error on one line.
+// foldLines puts a multi-line Helm error on one line, without the
+// decoders' prefixes.
 func foldLines(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSuffix(strings.TrimSpace(l), ":"); l != "" {
+			parts = append(parts, l)
+		}
 	}
-	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), "; ")
+	return errtext.OneLine(strings.Join(parts, ": "))
 }

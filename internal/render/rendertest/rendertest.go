@@ -81,7 +81,7 @@ webhooks:
 // and Helm hooks (pre-install, post-install, test).
 func Istiod() charttest.Chart {
 	return charttest.Chart{Name: "istiod", Version: Version, Files: map[string]string{
-		"values.yaml": "replicaCount: 1\nautoscaleEnabled: true\nresources:\n  requests:\n    cpu: 500m\n    memory: 2Gi\nimage: istio/pilot\n",
+		"values.yaml":        "replicaCount: 1\nautoscaleEnabled: true\nresources:\n  requests:\n    cpu: 500m\n    memory: 2Gi\nimage: istio/pilot\n",
 		"values.schema.json": `{"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 0}}}`,
 		"templates/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
