@@ -10,18 +10,20 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 
+	"wookie.dev/wookie/internal/chart/charttest"
 	"wookie.dev/wookie/internal/render/rendertest"
 )
 
 // renderSetup writes the embedded default configuration with the Istio
 // charts mirrored to local test charts, in a fresh directory it changes
 // into, with its own cache.
-func renderSetup(t *testing.T, extra string) string {
+func renderSetup(t *testing.T, mirror, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	rendertest.WriteIstio(t, filepath.Join(dir, "charts"))
-	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + rendertest.IstioMirrorConfig("./charts") + extra
+	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + rendertest.IstioMirrorConfig(mirror) + extra
 	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestRenderDefaultGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderSetup(t, "")
+	renderSetup(t, "./charts", "")
 	if code, _, stderr := run(t, "lock"); code != 0 {
 		t.Fatalf("lock: %s", stderr)
 	}
@@ -146,7 +148,7 @@ func TestRenderDefaultGolden(t *testing.T) {
 // failing render leaves the previous tree byte for byte, and no temporary
 // directory behind.
 func TestRenderAtomic(t *testing.T) {
-	dir := renderSetup(t, "")
+	dir := renderSetup(t, "./charts", "")
 	if code, _, stderr := run(t, "render"); code != 0 {
 		t.Fatalf("render: %s", stderr)
 	}
@@ -187,5 +189,71 @@ func TestRenderAtomic(t *testing.T) {
 	}
 	if data, _ := os.ReadFile("mine/notes.txt"); !bytes.Equal(data, []byte("keep me")) {
 		t.Error("a user's directory was touched")
+	}
+}
+
+// TestRenderFromHTTPRepository is the issue's acceptance: charts from a
+// chart repository on 127.0.0.1, CRDs separated into the crds batch,
+// namespaces only where they belong, byte-identical on a second run.
+func TestRenderFromHTTPRepository(t *testing.T) {
+	var archives [][]byte
+	for _, c := range []charttest.Chart{rendertest.Base(), rendertest.Istiod(), rendertest.Gateway(), rendertest.Operator()} {
+		archives = append(archives, charttest.Package(t, c))
+	}
+	repo := charttest.NewRepo(t, charttest.RepoOptions{}, archives...)
+	renderSetup(t, repo.URL, `clusters: "wookie-local": batches: {
+	operators: bundles: "pxc-operator": {namespace: "pxc", chart: {repo: "`+repo.URL+`", name: "pxc-operator", version: "1.20.0"}}
+	services: bundles: db: {
+		namespace: "pxc"
+		dependsOn: ["pxc-operator"]
+		manifests: [{apiVersion: "pxc.percona.com/v1", kind: "PerconaXtraDBCluster", metadata: name: "db", spec: crVersion: "1.20.0"}]
+	}
+}
+`)
+	if code, _, stderr := run(t, "lock"); code != 0 {
+		t.Fatalf("lock: %s", stderr)
+	}
+	if code, _, stderr := run(t, "render", "--locked"); code != 0 {
+		t.Fatalf("render: %s", stderr)
+	}
+	first := readTree(t, "result")
+	crds := first["wookie-local/crds/pxc-operator-crds.yaml"]
+	if !strings.Contains(crds, "kind: CustomResourceDefinition") || !strings.Contains(crds, "name: perconaxtradbclusters.pxc.percona.com") || strings.Contains(crds, "namespace:") {
+		t.Errorf("crds/pxc-operator-crds.yaml:\n%s", crds)
+	}
+	op := first["wookie-local/operators/pxc-operator.yaml"]
+	if strings.Contains(op, "CustomResourceDefinition") || !strings.Contains(op, "namespace: pxc") || !strings.Contains(op, `value: pxc`) {
+		t.Errorf("operators/pxc-operator.yaml:\n%s", op)
+	}
+	if db := first["wookie-local/services/db.yaml"]; !strings.Contains(db, "namespace: pxc") {
+		t.Errorf("the custom resource got no namespace:\n%s", db)
+	}
+	istiod := first["wookie-local/operators/istiod.yaml"]
+	for _, doc := range strings.Split(istiod, "---\n")[1:] {
+		var obj struct {
+			Kind     string
+			Metadata struct{ Namespace string }
+		}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatal(err)
+		}
+		clusterScoped := slices.Contains([]string{"ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"}, obj.Kind)
+		if clusterScoped != (obj.Metadata.Namespace == "") {
+			t.Errorf("%s has namespace %q:\n%s", obj.Kind, obj.Metadata.Namespace, doc)
+		}
+	}
+	// Offline, from the caches, byte for byte the same.
+	repo.Close()
+	if code, _, stderr := run(t, "render", "--offline", "--locked"); code != 0 {
+		t.Fatalf("render --offline: %s", stderr)
+	}
+	if diff := cmp.Diff(first, readTree(t, "result")); diff != "" {
+		t.Errorf("second render differs (-first +second):\n%s", diff)
+	}
+	// Unreachable without --offline and without the render cache: a clear
+	// message with the hint.
+	code, _, stderr := run(t, "render", "--locked", "--cache-dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "connection refused") || !strings.Contains(stderr, "hint: a chart repository or registry cannot be reached") {
+		t.Errorf("render with the repository gone: %d %s", code, stderr)
 	}
 }
