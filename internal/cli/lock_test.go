@@ -34,6 +34,21 @@ func chartPkg(t *testing.T, name, version string) []byte {
 	}})
 }
 
+// workIn writes cfg as dir/wookie.cue and changes into dir, with a cache
+// and an empty credentials file of its own.
+func workIn(t *testing.T, dir, cfg string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("WOOKIE_CACHE_DIR", filepath.Join(dir, "cache"))
+	t.Setenv("WOOKIE_CREDENTIALS", filepath.Join(dir, "no-credentials.yaml"))
+	if err := os.WriteFile("no-credentials.yaml", []byte("apiVersion: wookie.dev/v1alpha1\nkind: Credentials\nrepositories: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // lockSetup starts a chart repository and an OCI registry on 127.0.0.1,
 // writes a configuration using both plus a local chart, and changes into
 // its directory.
@@ -51,15 +66,7 @@ clusters: test: batches: {
 	services: bundles: web: {namespace: "w", chart: {repo: "./charts", name: "web"}}
 }
 `, repo.URL, reg.URL("charts"))
-	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(dir)
-	t.Setenv("WOOKIE_CACHE_DIR", filepath.Join(dir, "cache"))
-	t.Setenv("WOOKIE_CREDENTIALS", filepath.Join(dir, "no-credentials.yaml"))
-	if err := os.WriteFile("no-credentials.yaml", []byte("apiVersion: wookie.dev/v1alpha1\nkind: Credentials\nrepositories: []\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	workIn(t, dir, cfg)
 	return repo, reg, alpha, beta, manifest
 }
 

@@ -24,15 +24,7 @@ func renderSetup(t *testing.T, mirror, extra string) string {
 	dir := t.TempDir()
 	rendertest.WriteIstio(t, filepath.Join(dir, "charts"))
 	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + rendertest.IstioMirrorConfig(mirror) + extra
-	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(dir)
-	t.Setenv("WOOKIE_CACHE_DIR", filepath.Join(dir, "cache"))
-	t.Setenv("WOOKIE_CREDENTIALS", filepath.Join(dir, "none.yaml"))
-	if err := os.WriteFile("none.yaml", []byte("apiVersion: wookie.dev/v1alpha1\nkind: Credentials\nrepositories: []\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	workIn(t, dir, cfg)
 	return dir
 }
 
