@@ -27,7 +27,11 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 			}
 		}
 	}
-	seen := map[string]string{}
+	type origin struct {
+		bundle string
+		hook   bool
+	}
+	seen := map[string]origin{}
 	for bi := range out.Batches {
 		for ui := range out.Batches[bi].Bundles {
 			u := &out.Batches[bi].Bundles[ui]
@@ -54,13 +58,17 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 				if !namespaced {
 					id = idWithoutNamespace(o)
 				}
-				if other, dup := seen[id]; dup {
-					if other == u.Name {
-						return fmt.Errorf("bundle %s: %s is produced twice (%s)", u.Name, id, o.Source)
-					}
-					return fmt.Errorf("%s is produced by bundles %s and %s", id, other, u.Name)
+				prev, dup := seen[id]
+				switch {
+				case dup && prev.bundle != u.Name:
+					return fmt.Errorf("%s is produced by bundles %s and %s", id, prev.bundle, u.Name)
+				case dup && !prev.hook && o.Hook == "":
+					return fmt.Errorf("bundle %s: %s is produced twice (%s)", u.Name, id, o.Source)
 				}
-				seen[id] = u.Name
+				// A hook and an ordinary template of one chart may make the
+				// same object (a ServiceAccount for a pre-install Job, say):
+				// both are applied, in order.
+				seen[id] = origin{bundle: u.Name, hook: o.Hook != "" && (!dup || prev.hook)}
 			}
 			sortObjects(u.Objects)
 		}

@@ -48,6 +48,11 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec) (*char
 			return nil, fmt.Errorf("chart requires kubeVersion %s, which does not match the cluster's Kubernetes %s", ch.Metadata.KubeVersion, rel.caps.KubeVersion.Version)
 		}
 	}
+	// Subcharts: apply dependency conditions, tags and aliases, as helm
+	// install does before rendering.
+	if err := chartutil.ProcessDependencies(ch, rel.values); err != nil {
+		return nil, fmt.Errorf("dependencies: %s", foldLines(err.Error()))
+	}
 	opts := common.ReleaseOptions{Name: rel.name, Namespace: rel.namespace, Revision: 1, IsInstall: true}
 	vals, err := util.ToRenderValuesWithSchemaValidation(ch, rel.values, opts, rel.caps, false)
 	if err != nil {

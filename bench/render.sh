@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# bench/render.sh compares `wookie render` of a stack of five chart bundles
+# with the sum of the `helm template` calls that render the same charts with
+# the same values, and prints the figures against wookie's targets. See
+# bench/README.md.
+#
+# Usage: bench/render.sh
+#
+#	RUNS=n      runs per measure (default 20)
+#	TIMER=loop  time with a bash loop even when hyperfine is there
+#
+# Everything happens in a temporary directory, removed on exit; the Helm CLI
+# and wookie are built into ${XDG_CACHE_HOME:-$HOME/.cache}/wookie-bench.
+# Network: the Go module proxy (to build helm once) and apt (to install
+# hyperfine, time or jq when missing); the charts are local.
+set -euo pipefail
+
+HELM_VERSION=v4.3.1
+RUNS=${RUNS:-20}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/wookie-bench
+helm=$cache/helm-$HELM_VERSION/helm
+wookie=$cache/wookie
+
+say() { printf '%s\n' "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# need CMD PACKAGE: install PACKAGE with apt-get when CMD is missing.
+need() {
+	if ! command -v "$1" >/dev/null 2>&1; then
+		say "· installing $2 (apt-get)"
+		as_root apt-get install -y -qq "$2" >/dev/null 2>&1 || true
+	fi
+	command -v "$1" >/dev/null 2>&1
+}
+
+hyperfine=false
+if [ "${TIMER:-}" != loop ]; then
+	if need hyperfine hyperfine; then hyperfine=true; else say "· no hyperfine: timing with a bash loop"; fi
+fi
+need /usr/bin/time time || { say "render.sh: /usr/bin/time is needed (apt-get install time)"; exit 1; }
+need jq jq || { say "render.sh: jq is needed (apt-get install jq)"; exit 1; }
+
+# Both binaries are built the way Helm's Makefile builds its releases:
+# static, stripped, -trimpath.
+mkdir -p "$cache"
+if [ ! -x "$helm" ]; then
+	say "· building helm $HELM_VERSION from the module proxy into $(dirname "$helm")"
+	(cd "$cache" && GOBIN=$(dirname "$helm") CGO_ENABLED=0 go install -trimpath \
+		-ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+		"helm.sh/helm/v4/cmd/helm@$HELM_VERSION")
+fi
+say "· building wookie from $repo"
+(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$wookie" ./cmd/wookie)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/wookie-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# The charts of the render tests, and a configuration rendering five
+# chart bundles from them: the default stack (istio-base, istiod,
+# istio-ingressgateway), a second gateway and the pxc-operator, whose
+# crds/ CRD wookie moves to a bundle pxc-operator-crds.
+(cd "$repo" && go run ./bench/cmd/writecharts "$work/charts")
+cat >wookie.cue <<'EOF'
+targets: "local-k3d": enable: true
+projects: wookie: enable: true
+charts: istio: {
+	base: repo:    "./charts"
+	istiod: repo:  "./charts"
+	gateway: repo: "./charts"
+}
+charts: percona: "pxc-operator": repo: "./charts"
+clusters: "wookie-local": batches: {
+	namespaces: bundles: "ns-pxc": {
+		namespace: "pxc"
+		manifests: [{apiVersion: "v1", kind: "Namespace", metadata: name: "pxc"}]
+	}
+	operators: bundles: "pxc-operator": {
+		namespace: "pxc"
+		chart: charts.percona."pxc-operator" & {values: watchNamespace: "pxc"}
+	}
+	services: bundles: "istio-eastwestgateway": {
+		namespace: "istio-system"
+		dependsOn: ["istiod"]
+		chart: charts.istio.gateway & {values: {autoscaling: enabled: false, service: type: "ClusterIP"}}
+	}
+}
+EOF
+export WOOKIE_CACHE_DIR=$work/cache
+export WOOKIE_CREDENTIALS=$work/credentials.yaml
+printf 'apiVersion: wookie.dev/v1alpha1\nkind: Credentials\nrepositories: []\n' >"$WOOKIE_CREDENTIALS"
+export HELM_CACHE_HOME=$work/helm/cache HELM_CONFIG_HOME=$work/helm/config HELM_DATA_HOME=$work/helm/data
+
+"$wookie" lock -q
+"$wookie" plan -q -o json >plan.json
+
+# One helm template call per chart bundle, with the values and Kubernetes
+# version the Plan gives it, the CRDs (--include-crds) and no test hooks,
+# as wookie renders it. The API versions are those the bundles' CRDs add
+# for wookie (istiod sees istio-base's, the operator its own).
+mkdir -p values helm-out
+{
+	echo 'set -e'
+	jq -r '.clusters[] | .kubeVersion as $k | .batches[].bundles[] | select(.chart)
+		| [.name, .namespace, .chart.name, $k] | @tsv' plan.json |
+		while IFS=$'\t' read -r name ns chart kube; do
+			jq --arg n "$name" '.clusters[].batches[].bundles[] | select(.name == $n) | .chart.values // {}' plan.json >"values/$name.yaml"
+			printf '%q template %q %q -n %q -f %q --kube-version %q --include-crds --skip-tests -a networking.istio.io/v1alpha3 -a networking.istio.io/v1 -a pxc.percona.com/v1 >%q\n' \
+				"$helm" "$name" "charts/$chart" "$ns" "values/$name.yaml" "$kube" "helm-out/$name.yaml"
+		done
+} >helm-sum.sh
+calls=$(grep -c ' template ' helm-sum.sh)
+[ "$calls" -eq 5 ] || { say "render.sh: $calls chart bundles in the Plan, want 5"; exit 1; }
+
+# Same output, roughly: object counts of the chart bundles on both sides.
+bash helm-sum.sh
+"$wookie" render -q
+helm_objects=$(cat helm-out/*.yaml | grep -c '^kind:')
+wookie_objects=$(find result -name '*.yaml' ! -name plan.yaml ! -path '*/namespaces/*' -exec cat {} + | grep -c '^kind:')
+if [ "$helm_objects" -ne "$wookie_objects" ]; then
+	say "render.sh: helm template gave $helm_objects objects, wookie $wookie_objects"
+	exit 1
+fi
+
+# measure NAME PREPARE CMD...: mean and standard deviation in ms of CMD,
+# PREPARE (a command without shell syntax, or "") run before each run.
+declare -A mean sd
+measure() {
+	local name=$1 prepare=$2
+	shift 2
+	local cmd
+	cmd=$(printf '%q ' "$@")
+	if $hyperfine; then
+		local args=(-N --warmup 3 --runs "$RUNS" --style none --export-json "$name.json")
+		[ -n "$prepare" ] && args+=(--prepare "$prepare")
+		hyperfine "${args[@]}" "$cmd" >/dev/null
+		mean[$name]=$(jq '.results[0].mean * 1000' "$name.json")
+		sd[$name]=$(jq '.results[0].stddev * 1000' "$name.json")
+	else
+		local i t0 t1 times=()
+		for ((i = 0; i < RUNS + 3; i++)); do
+			[ -n "$prepare" ] && $prepare
+			t0=$(date +%s%N)
+			"$@" >/dev/null
+			t1=$(date +%s%N)
+			((i >= 3)) && times+=($(((t1 - t0) / 1000)))
+		done
+		read -r "mean[$name]" "sd[$name]" < <(printf '%s\n' "${times[@]}" |
+			awk '{s += $1; q += $1 * $1} END {m = s / NR; v = q / NR - m * m; print m / 1000, sqrt(v > 0 ? v : 0) / 1000}')
+	fi
+}
+
+# peak_rss CMD...: the maximum resident set size of CMD, in MB.
+peak_rss() {
+	/usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}'
+}
+
+say "· measuring, $RUNS runs each"
+measure cold "rm -rf out" "$wookie" render -q --no-cache -o out
+"$wookie" render -q -o out # fills the render cache
+measure warm "rm -rf out" "$wookie" render -q -o out
+measure helm "" bash helm-sum.sh
+"$wookie" render -q
+measure noop "" "$wookie" render -q
+measure plan "" "$wookie" plan -q -o json
+rm -rf out
+rss_cold=$(peak_rss "$wookie" render -q --no-cache -o out)
+rm -rf out
+rss_warm=$(peak_rss "$wookie" render -q -o out)
+rss_helm=0
+while read -r line; do
+	r=$(peak_rss bash -c "$line")
+	rss_helm=$(awk -v a="$rss_helm" -v b="$r" 'BEGIN {print (b > a ? b : a)}')
+done < <(grep ' template ' helm-sum.sh)
+
+timer="bash loop"
+if $hyperfine; then timer=$(hyperfine --version); fi
+awk -v cold="${mean[cold]}" -v cold_sd="${sd[cold]}" -v warm="${mean[warm]}" -v warm_sd="${sd[warm]}" \
+	-v helm="${mean[helm]}" -v helm_sd="${sd[helm]}" -v noop="${mean[noop]}" -v noop_sd="${sd[noop]}" \
+	-v plan="${mean[plan]}" -v plan_sd="${sd[plan]}" \
+	-v rss_cold="$rss_cold" -v rss_warm="$rss_warm" -v rss_helm="$rss_helm" \
+	-v objects="$wookie_objects" -v runs="$RUNS" -v timer="$timer" -v cpus="$(nproc)" '
+function verdict(ok) { return ok ? "met" : "MISSED" }
+BEGIN {
+	printf "wookie render vs helm template: 5 chart bundles, %d objects; %s, %d runs; %d CPUs\n\n", objects, timer, runs, cpus
+	printf "%-50s %9s %7s\n", "measure", "mean ms", "± ms"
+	printf "%-50s %9.1f %7.1f\n", "(a) wookie render, cold (--no-cache)", cold, cold_sd
+	printf "%-50s %9.1f %7.1f\n", "(b) wookie render, warm (render cache filled)", warm, warm_sd
+	printf "%-50s %9.1f %7.1f\n", "(c) helm template x 5, sequential (sum)", helm, helm_sd
+	printf "%-50s %9.1f %7.1f\n", "(e) wookie render, no-op re-render", noop, noop_sd
+	printf "%-50s %9.1f %7.1f\n", "    for reference: wookie plan -o json", plan, plan_sd
+	printf "\n%-50s %9s\n", "(d) peak RSS", "MB"
+	printf "%-50s %9.1f\n", "wookie render, cold", rss_cold
+	printf "%-50s %9.1f\n", "wookie render, warm", rss_warm
+	printf "%-50s %9.1f\n", "helm template, largest of the 5 calls", rss_helm
+	rss = rss_cold > rss_warm ? rss_cold : rss_warm
+	printf "\n%-50s %9s %9s\n", "figure", "value", "target"
+	printf "%-50s %9.2f %9s  %s\n", "warm / helm sum", warm / helm, "<= 0.40", verdict(warm / helm <= 0.4)
+	printf "%-50s %9.2f %9s\n", "cold / helm sum", cold / helm, "-"
+	printf "%-50s %9.1f %9s  %s\n", "no-op re-render, ms", noop, "<= 100", verdict(noop <= 100)
+	printf "%-50s %9.1f %9s  %s\n", "peak RSS, MB", rss, "<= 150", verdict(rss <= 150)
+}'

@@ -1,0 +1,73 @@
+package render_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"wookie.dev/wookie/internal/chart"
+	"wookie.dev/wookie/internal/eval"
+	"wookie.dev/wookie/internal/render"
+	"wookie.dev/wookie/internal/render/rendertest"
+)
+
+// BenchmarkRender renders the default stack (istio-base, istiod and the
+// ingress gateway from local Istio-shaped charts, and the three namespace
+// bundles) as `wookie render` does after evaluation: cold renders every
+// chart, warm finds every chart in a filled render cache. The chart
+// archives are read before the loop, so the figures are rendering alone.
+func BenchmarkRender(b *testing.B) {
+	dir := b.TempDir()
+	rendertest.WriteIstio(b, filepath.Join(dir, "charts"))
+	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + rendertest.IstioMirrorConfig("./charts")
+	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	res, err := eval.Evaluate(eval.Config{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := res.Plan
+	src := &chart.PlanSource{Client: &chart.Client{BaseDir: dir}}
+	ctx := context.Background()
+	charts := 0
+	for _, c := range p.Clusters {
+		for _, batch := range c.Batches {
+			for _, u := range batch.Bundles {
+				if u.Chart != nil {
+					charts++
+					if _, err := src.Archive(ctx, u.Chart); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	if charts != 3 {
+		b.Fatalf("the default stack has %d charts, want 3", charts)
+	}
+
+	for _, bc := range []struct {
+		name  string
+		cache *render.Cache
+	}{
+		{"cold", nil},
+		{"warm", &render.Cache{Dir: filepath.Join(dir, "cache")}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			opts := render.Options{Charts: src, Cache: bc.cache, Version: "bench"}
+			if bc.cache != nil {
+				if _, err := render.Render(ctx, p, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := render.Render(ctx, p, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
