@@ -143,6 +143,10 @@ type cueBundle struct {
 	Labels    map[string]string `json:"labels"`
 	CRDs      string            `json:"crds"`
 	Scopes    map[string]string `json:"resourceScopes"`
+	Wait      bool              `json:"wait"`
+	Timeout   string            `json:"timeout,omitempty"`
+	Readiness []plan.Readiness  `json:"readiness"`
+	Prune     bool              `json:"prune"`
 }
 
 // bundleKey identifies a bundle of a cluster.

@@ -24,6 +24,7 @@ type shape int
 const (
 	shapeString shape = iota // a string
 	shapeInt                 // an integer number that fits an int
+	shapeBool                // true or false
 	shapeStruct              // an object with known fields
 	shapeList                // an array
 	shapeMap                 // an object with any keys
@@ -37,6 +38,8 @@ func (s shape) String() string {
 		return "string"
 	case shapeInt:
 		return "integer"
+	case shapeBool:
+		return "boolean"
 	case shapeList:
 		return "array"
 	case shapeStruct, shapeMap:
@@ -70,6 +73,8 @@ func schemaOf(t reflect.Type) *schema {
 		return &schema{shape: shapeString}
 	case reflect.Int:
 		return &schema{shape: shapeInt}
+	case reflect.Bool:
+		return &schema{shape: shapeBool}
 	case reflect.Interface:
 		return anySchema
 	case reflect.Pointer:
@@ -224,7 +229,7 @@ func (c *checker) value(s *schema, p *path, depth int) error {
 			found = "number " + tok.String()
 		}
 	case bool:
-		if s.shape == shapeAny {
+		if s.shape == shapeAny || s.shape == shapeBool {
 			return nil
 		}
 	case nil:

@@ -63,6 +63,12 @@ func canonicalize(p *Plan) {
 				if len(u.Manifests) == 0 {
 					u.Manifests = nil
 				}
+				if u.Wait != nil && *u.Wait {
+					u.Wait = nil
+				}
+				if len(u.Readiness) == 0 {
+					u.Readiness = nil
+				}
 				if len(u.ResourceScopes) == 0 {
 					u.ResourceScopes = nil
 				}

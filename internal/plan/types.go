@@ -72,6 +72,32 @@ type Bundle struct {
 	// of kinds that are neither built into Kubernetes nor defined by a CRD
 	// in the Plan, by group kind ("Widget.example.com").
 	ResourceScopes map[string]string `json:"resourceScopes,omitempty"`
+	// Wait says whether deploy waits for the bundle's objects to be ready
+	// before dependents start; nil means true.
+	Wait *bool `json:"wait,omitempty"`
+	// Timeout bounds the wait, as a Go duration ("5m", "90s"); empty means
+	// deploy's default (5m).
+	Timeout string `json:"timeout,omitempty"`
+	// Readiness are custom readiness rules for kinds kstatus cannot judge.
+	Readiness []Readiness `json:"readiness,omitempty"`
+	// Prune lets `wookie deploy --prune` delete this bundle's CRDs,
+	// Namespaces and PersistentVolumeClaims, which it otherwise keeps.
+	Prune bool `json:"prune,omitempty"`
+}
+
+// Readiness is a readiness rule for one kind: CEL expressions over the
+// object (its fields at the top level: status.state == "ready").
+type Readiness struct {
+	// APIVersion and Kind select the objects; an empty Kind means every
+	// kind of the group.
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind,omitempty"`
+	// Current is true when the object is ready.
+	Current string `json:"current"`
+	// Failed, when true, fails the deploy at once.
+	Failed string `json:"failed,omitempty"`
+	// InProgress, when true, means not ready yet whatever Current says.
+	InProgress string `json:"inProgress,omitempty"`
 }
 
 // The values of Bundle.CRDs.

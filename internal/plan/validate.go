@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
 )
@@ -172,6 +173,20 @@ func (v *validator) bundle(at Error, u *Bundle) {
 	for i, m := range u.Manifests {
 		for _, msg := range objectProblems(m) {
 			with(fmt.Sprintf("manifests[%d]", i), msg)
+		}
+	}
+	if u.Timeout != "" {
+		if d, err := time.ParseDuration(u.Timeout); err != nil || d <= 0 {
+			with("timeout", fmt.Sprintf("%q is not a positive duration such as 5m or 90s", u.Timeout))
+		}
+	}
+	for i, r := range u.Readiness {
+		field := fmt.Sprintf("readiness[%d]", i)
+		if r.APIVersion == "" {
+			with(field, "apiVersion is required")
+		}
+		if r.Current == "" {
+			with(field, "current is required: a CEL expression that is true when the object is ready")
 		}
 	}
 	switch u.CRDs {
