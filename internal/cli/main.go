@@ -112,6 +112,7 @@ batches and bundles (HOW), and works from that Plan.`,
 	root.AddCommand(
 		newPlanCmd(s),
 		newRenderCmd(s),
+		newDeployCmd(s),
 		newLockCmd(s),
 		newChartsCmd(s),
 		newOptionsCmd(s),

@@ -12,6 +12,7 @@ import (
 
 	"wookie.dev/wookie/internal/chart"
 	"wookie.dev/wookie/internal/emit"
+	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
 )
 
@@ -50,11 +51,7 @@ by weight; test, delete and rollback hooks are dropped.`,
   wookie render --offline --locked -o - | kubectl apply --server-side -f -`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := runRender(cmd, s, f)
-			if err != nil && isNetworkError(err) {
-				return fmt.Errorf("%w\nhint: a chart repository or registry cannot be reached; with the charts in the cache ('wookie charts pull' while online) run with --offline", err)
-			}
-			return err
+			return runRender(cmd, s, f)
 		},
 	}
 	addConfigFlags(cmd, &f.config, true)
@@ -67,33 +64,10 @@ by weight; test, delete and rollback hooks are dropped.`,
 
 func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	start := time.Now()
-	p, err := loadPlan(s, &f.config)
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, f.noCache)
 	if err != nil {
 		return err
 	}
-	if err := pinPlan(s, &f.config, &f.lock, p); err != nil {
-		return err
-	}
-	lf, err := readLock(f.lock.lockFile)
-	if err != nil {
-		return err
-	}
-	client, err := newChartClient(&f.fetch)
-	if err != nil {
-		return err
-	}
-	opts := render.Options{
-		Charts:  &chart.PlanSource{Client: client, Lock: lf},
-		Version: cacheVersion(),
-	}
-	if !f.noCache {
-		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
-	}
-	res, err := render.Render(cmd.Context(), p, opts)
-	if err != nil {
-		return err
-	}
-	warn(s, &f.config, res.Warnings)
 	if f.output == "-" {
 		return emit.Stream(s.out, res)
 	}
@@ -113,6 +87,47 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 		fmt.Fprintf(s.err, "✓ %s: %d objects in %d bundles, %d clusters  %.2fs\n", f.output, objects, bundles, len(res.Clusters), time.Since(start).Seconds())
 	}
 	return nil
+}
+
+// renderPlan evaluates (or reads) the Plan, pins it from the lock file and
+// renders it, printing the warnings of every step.
+func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags, noCache bool) (*plan.Plan, *render.Result, error) {
+	p, err := loadPlan(s, cf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pinPlan(s, cf, lf, p); err != nil {
+		return nil, nil, err
+	}
+	lock, err := readLock(lf.lockFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := newChartClient(ff)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := render.Options{
+		Charts:  &chart.PlanSource{Client: client, Lock: lock},
+		Version: cacheVersion(),
+	}
+	if !noCache {
+		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
+	}
+	res, err := render.Render(cmd.Context(), p, opts)
+	if err != nil {
+		return nil, nil, withNetworkHint(err)
+	}
+	warn(s, cf, res.Warnings)
+	return p, res, nil
+}
+
+// withNetworkHint adds a hint to errors from an unreachable repository.
+func withNetworkHint(err error) error {
+	if isNetworkError(err) {
+		return fmt.Errorf("%w\nhint: a chart repository or registry cannot be reached; with the charts in the cache ('wookie charts pull' while online) run with --offline", err)
+	}
+	return err
 }
 
 // isNetworkError reports whether err comes from a failed connection, name

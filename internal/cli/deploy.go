@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wookie.dev/wookie/internal/deploy"
+)
+
+// clusterFlags select clusters and how to reach them.
+type clusterFlags struct {
+	clusters   []string
+	kubeconfig string
+	context    string
+}
+
+func addClusterFlags(cmd *cobra.Command, f *clusterFlags) {
+	cmd.Flags().StringArrayVar(&f.clusters, "cluster", nil, "cluster of the Plan to work on; repeatable; default all")
+	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for every cluster (default: the cluster's own, else $KUBECONFIG or ~/.kube/config)")
+	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context, replacing the cluster's (one cluster only)")
+}
+
+type deployFlags struct {
+	config         configFlags
+	lock           lockFlags
+	fetch          fetchFlags
+	cluster        clusterFlags
+	timeout        time.Duration
+	dryRun         string
+	prune          bool
+	forceConflicts bool
+	output         string
+}
+
+func newDeployCmd(s *streams) *cobra.Command {
+	f := &deployFlags{}
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Render the Plan and apply it, batch by batch, waiting for readiness",
+		Long: `deploy renders the Plan (as wookie render does, cache included) and applies it
+with server-side apply (field manager "wookie"), cluster by cluster: batches in
+priority order; inside a batch, a bundle starts as soon as the bundles it
+depends on are ready, up to four at once. Each bundle is waited for with
+kstatus (CRDs Established, workloads rolled out, Jobs complete) and the
+bundle's own readiness rules, for its timeout (5m unless the bundle or
+--timeout says otherwise). After a failure no further bundle starts; the
+message names batch, bundle and every object not ready, and the exit code is 1.
+
+Fields another field manager owns are a conflict naming the object and the
+manager, unless --force-conflicts. What wookie applied is recorded in the
+ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
+(CRDs, Namespaces and PVCs only when their bundle says prune: true).`,
+		Example: `  wookie deploy
+  wookie deploy --cluster wookie-local --timeout 10m --prune
+  wookie deploy --dry-run=server
+  wookie deploy -o json | jq .`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output, "text", "json"); err != nil {
+				return err
+			}
+			if f.dryRun != "none" && f.dryRun != "server" {
+				return usagef("--dry-run=%s: want server or none", f.dryRun)
+			}
+			return runDeploy(cmd, s, f)
+		},
+	}
+	addConfigFlags(cmd, &f.config, true)
+	addLockFlags(cmd, &f.lock)
+	addFetchFlags(cmd, &f.fetch)
+	addClusterFlags(cmd, &f.cluster)
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "how long to wait for each bundle, replacing the bundles' own (default 5m)")
+	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", "server: send everything as a server-side dry run and change nothing")
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "server"
+	cmd.Flags().BoolVar(&f.prune, "prune", false, "delete objects wookie applied earlier that are no longer in the Plan")
+	cmd.Flags().BoolVar(&f.forceConflicts, "force-conflicts", false, "take over fields other field managers own")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text (progress on stderr) or json (one event per line on stdout)")
+	return cmd
+}
+
+func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
+	start := time.Now()
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, false)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(s.out)
+	opts := deploy.Options{
+		Clusters:       f.cluster.clusters,
+		Kubeconfig:     f.cluster.kubeconfig,
+		Context:        f.cluster.context,
+		Timeout:        f.timeout,
+		DryRun:         f.dryRun == "server",
+		Prune:          f.prune,
+		ForceConflicts: f.forceConflicts,
+		OnEvent: func(e deploy.Event) {
+			if f.output == "json" {
+				_ = enc.Encode(e)
+				return
+			}
+			if !f.config.quiet {
+				fmt.Fprintln(s.err, progressLine(e))
+			}
+		},
+	}
+	sum, err := deploy.Deploy(cmd.Context(), p, res, opts)
+	if err != nil {
+		return err
+	}
+	if f.output == "text" && !f.config.quiet {
+		verb := "deployed"
+		if opts.DryRun {
+			verb = "dry run (server): nothing changed;"
+		}
+		fmt.Fprintf(s.err, "✓ %s %d bundles, %d objects: created %d, configured %d, unchanged %d, pruned %d, kept %d  %.1fs\n",
+			verb, sum.Bundles, sum.Objects, sum.Created, sum.Configured, sum.Unchanged, sum.Pruned, sum.Kept, time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// progressLine is the text form of a deploy event.
+func progressLine(e deploy.Event) string {
+	where := e.Cluster + " " + e.Batch + "/" + e.Bundle
+	switch e.Type {
+	case "start":
+		return fmt.Sprintf("… %s  %d objects", where, e.Objects)
+	case "done":
+		var parts []string
+		for _, p := range []struct {
+			n    int
+			verb string
+		}{{e.Created, "created"}, {e.Configured, "configured"}, {e.Unchanged, "unchanged"}} {
+			if p.n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", p.verb, p.n))
+			}
+		}
+		return fmt.Sprintf("✓ %s  %d objects  %s  ready in %.1fs", where, e.Objects, strings.Join(parts, " "), e.Seconds)
+	case "failed":
+		return fmt.Sprintf("✗ %s  %s", where, e.Message)
+	case "skipped":
+		return fmt.Sprintf("- %s  skipped: %s", where, e.Message)
+	case "namespace":
+		return fmt.Sprintf("+ %s  created %s (missing release namespace)", where, e.Object)
+	case "pruned":
+		return fmt.Sprintf("- %s %s  deleted (no longer in the Plan)", e.Cluster, e.Object)
+	case "kept":
+		return fmt.Sprintf("= %s %s  kept: %s", e.Cluster, e.Object, e.Message)
+	case "cluster":
+		return fmt.Sprintf("✓ %s  done in %.1fs", e.Cluster, e.Seconds)
+	}
+	return fmt.Sprintf("%s %s %s", e.Type, where, e.Message)
+}

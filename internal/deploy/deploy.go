@@ -1,0 +1,608 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/pkg/apis/kustomize"
+	"github.com/fluxcd/pkg/runtime/cel"
+	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/render"
+)
+
+// DefaultTimeout bounds the wait for one bundle unless the bundle or the
+// caller says otherwise.
+const DefaultTimeout = 5 * time.Minute
+
+// Options configure Deploy.
+type Options struct {
+	// Clusters selects clusters by name; empty means all.
+	Clusters []string
+	// Kubeconfig replaces every cluster's kubeconfig file when set.
+	Kubeconfig string
+	// Context replaces the kubeconfig context; only with one cluster.
+	Context string
+	// Timeout replaces every bundle's timeout when set.
+	Timeout time.Duration
+	// DryRun sends every object as a server-side dry run and changes
+	// nothing.
+	DryRun bool
+	// Prune deletes objects wookie applied before that left the Plan.
+	Prune bool
+	// ForceConflicts takes over fields other field managers own.
+	ForceConflicts bool
+	// Parallel bounds the bundles deployed at once; 0 means 4.
+	Parallel int
+	// Interval is how often readiness is polled; 0 means 1s.
+	Interval time.Duration
+	// OnEvent receives progress; nil drops it. It is called from several
+	// goroutines, one call at a time.
+	OnEvent func(Event)
+}
+
+// Event is one step of a deploy, for progress lines and JSON output.
+type Event struct {
+	Time       time.Time     `json:"time"`
+	Type       string        `json:"type"` // start, done, failed, skipped, namespace, pruned, kept, cluster
+	Cluster    string        `json:"cluster"`
+	Batch      string        `json:"batch,omitempty"`
+	Bundle     string        `json:"bundle,omitempty"`
+	Objects    int           `json:"objects,omitempty"`
+	Created    int           `json:"created,omitempty"`
+	Configured int           `json:"configured,omitempty"`
+	Unchanged  int           `json:"unchanged,omitempty"`
+	Seconds    float64       `json:"seconds,omitempty"`
+	Object     string        `json:"object,omitempty"`
+	Message    string        `json:"message,omitempty"`
+	NotReady   []ObjectState `json:"notReady,omitempty"`
+	DryRun     bool          `json:"dryRun,omitempty"`
+}
+
+// ObjectState is the readiness of one live object.
+type ObjectState struct {
+	Object     string   `json:"object"`
+	Status     string   `json:"status"`
+	Message    string   `json:"message,omitempty"`
+	Conditions []string `json:"conditions,omitempty"`
+}
+
+// Summary totals a deploy.
+type Summary struct {
+	Bundles, Objects, Created, Configured, Unchanged, Pruned, Kept int
+}
+
+// Deploy applies r, rendered from p, to every selected cluster in turn.
+func Deploy(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (*Summary, error) {
+	sum := &Summary{}
+	targets, err := selectClusters(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	emit := func(e Event) {
+		if opts.OnEvent == nil {
+			return
+		}
+		e.Time = time.Now()
+		e.DryRun = opts.DryRun
+		mu.Lock()
+		defer mu.Unlock()
+		opts.OnEvent(e)
+	}
+	for i := range p.Clusters {
+		pc := &p.Clusters[i]
+		t, ok := targets[pc.Name]
+		if !ok {
+			continue
+		}
+		d := &clusterDeploy{plan: pc, rendered: &r.Clusters[i], opts: opts, emit: emit, sum: sum}
+		if err := d.run(ctx, t); err != nil {
+			return sum, fmt.Errorf("cluster %s: %w", pc.Name, err)
+		}
+	}
+	return sum, nil
+}
+
+// selectClusters returns the target of every selected cluster.
+func selectClusters(p *plan.Plan, opts Options) (map[string]Target, error) {
+	out := map[string]Target{}
+	for _, name := range opts.Clusters {
+		if !slices.ContainsFunc(p.Clusters, func(c plan.Cluster) bool { return c.Name == name }) {
+			var names []string
+			for _, c := range p.Clusters {
+				names = append(names, c.Name)
+			}
+			return nil, fmt.Errorf("--cluster %s: no such cluster in the Plan (it has %s)", name, strings.Join(names, ", "))
+		}
+	}
+	for _, c := range p.Clusters {
+		if len(opts.Clusters) > 0 && !slices.Contains(opts.Clusters, c.Name) {
+			continue
+		}
+		t := Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+		if opts.Kubeconfig != "" {
+			t.Kubeconfig = opts.Kubeconfig
+		}
+		if opts.Context != "" {
+			t.Context = opts.Context
+		}
+		out[c.Name] = t
+	}
+	if opts.Context != "" && len(out) > 1 {
+		return nil, fmt.Errorf("--context applies to one cluster, and %d are selected: add --cluster", len(out))
+	}
+	return out, nil
+}
+
+// clusterDeploy deploys one cluster.
+type clusterDeploy struct {
+	plan     *plan.Cluster
+	rendered *render.Cluster
+	opts     Options
+	emit     func(Event)
+	sum      *Summary
+	conn     *conn
+
+	mu      sync.Mutex
+	applied []InventoryEntry
+}
+
+// bundleMeta is what the Plan says about a rendered bundle.
+type bundleMeta struct {
+	wait      bool
+	timeout   time.Duration
+	readiness []plan.Readiness
+	prune     bool
+}
+
+func (d *clusterDeploy) meta(b *render.Bundle) (bundleMeta, error) {
+	name := b.Name
+	if b.Generated {
+		name = strings.TrimSuffix(name, "-crds")
+	}
+	m := bundleMeta{wait: true, timeout: DefaultTimeout}
+	for _, pb := range d.plan.Batches {
+		for _, u := range pb.Bundles {
+			if u.Name != name {
+				continue
+			}
+			m.prune = u.Prune
+			if b.Generated {
+				return m, nil
+			}
+			m.wait = u.Wait == nil || *u.Wait
+			m.readiness = u.Readiness
+			if u.Timeout != "" {
+				t, err := time.ParseDuration(u.Timeout)
+				if err != nil {
+					return m, fmt.Errorf("bundle %s: timeout %q: %w", b.Name, u.Timeout, err)
+				}
+				m.timeout = t
+			}
+		}
+	}
+	if d.opts.Timeout > 0 {
+		m.timeout = d.opts.Timeout
+	}
+	return m, nil
+}
+
+func (d *clusterDeploy) interval() time.Duration {
+	if d.opts.Interval > 0 {
+		return d.opts.Interval
+	}
+	return time.Second
+}
+
+func (d *clusterDeploy) run(ctx context.Context, t Target) error {
+	start := time.Now()
+	c, err := connect(t)
+	if err != nil {
+		return err
+	}
+	d.conn = c
+	inv, err := loadInventory(ctx, c.client)
+	if err != nil {
+		return err
+	}
+	var failed error
+	for bi := range d.rendered.Batches {
+		if failed = d.runBatch(ctx, &d.rendered.Batches[bi]); failed != nil {
+			break
+		}
+	}
+	if d.opts.DryRun {
+		if failed == nil && d.opts.Prune {
+			d.prune(ctx, inv, true)
+		}
+		return failed
+	}
+	// Record what was applied, also after a failure, so that a later
+	// --prune knows it.
+	inv.merge(d.applied)
+	if failed == nil && d.opts.Prune {
+		kept, err := d.prune(ctx, inv, false)
+		if err != nil {
+			failed = err
+		} else {
+			inv.Entries = append(d.applied, kept...)
+		}
+	}
+	if err := saveInventory(ctx, c.client, inv); err != nil && failed == nil {
+		failed = err
+	}
+	if failed == nil {
+		d.emit(Event{Type: "cluster", Cluster: d.plan.Name, Seconds: time.Since(start).Seconds()})
+	}
+	return failed
+}
+
+// runBatch deploys the bundles of one batch: each starts when the bundles
+// of the batch it depends on are ready. After a failure no bundle starts;
+// those already running finish.
+func (d *clusterDeploy) runBatch(ctx context.Context, b *render.Batch) error {
+	par := d.opts.Parallel
+	if par <= 0 {
+		par = 4
+	}
+	sem := make(chan struct{}, par)
+	done := map[string]chan struct{}{}
+	for _, u := range b.Bundles {
+		done[u.Name] = make(chan struct{})
+	}
+	var (
+		mu      sync.Mutex
+		errs    []error
+		ok      = map[string]bool{}
+		stopped bool
+		wg      sync.WaitGroup
+	)
+	for i := range b.Bundles {
+		u := &b.Bundles[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[u.Name])
+			for _, dep := range u.DependsOn {
+				if ch, in := done[dep]; in {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+						return
+					}
+					mu.Lock()
+					depOK := ok[dep]
+					mu.Unlock()
+					if !depOK {
+						d.emit(Event{Type: "skipped", Cluster: d.plan.Name, Batch: b.Name, Bundle: u.Name, Message: "depends on " + dep + ", which is not ready"})
+						return
+					}
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			mu.Lock()
+			stop := stopped
+			mu.Unlock()
+			if stop {
+				d.emit(Event{Type: "skipped", Cluster: d.plan.Name, Batch: b.Name, Bundle: u.Name, Message: "an earlier bundle failed"})
+				return
+			}
+			err := d.runBundle(ctx, b, u)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				stopped = true
+				errs = append(errs, fmt.Errorf("batch %s: bundle %s: %w", b.Name, u.Name, err))
+				return
+			}
+			ok[u.Name] = true
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
+}
+
+// runBundle applies one bundle and waits until it is ready.
+func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *render.Bundle) error {
+	start := time.Now()
+	ev := Event{Cluster: d.plan.Name, Batch: b.Name, Bundle: u.Name, Objects: len(u.Objects)}
+	fail := func(err error, notReady []ObjectState) error {
+		e := ev
+		e.Type, e.Message, e.NotReady, e.Seconds = "failed", err.Error(), notReady, time.Since(start).Seconds()
+		d.emit(e)
+		return err
+	}
+	start0 := ev
+	start0.Type = "start"
+	d.emit(start0)
+	meta, err := d.meta(u)
+	if err != nil {
+		return fail(err, nil)
+	}
+	readers, err := statusReaders(meta.readiness)
+	if err != nil {
+		return fail(err, nil)
+	}
+	rm := d.conn.manager(readers)
+	objs := make([]*unstructured.Unstructured, 0, len(u.Objects))
+	for _, o := range u.Objects {
+		objs = append(objs, o.Unstructured.DeepCopy())
+	}
+	if err := d.ensureNamespaces(ctx, ev, objs); err != nil {
+		return fail(err, nil)
+	}
+	if !d.opts.ForceConflicts {
+		if err := d.conflicts(ctx, objs); err != nil {
+			return fail(err, nil)
+		}
+	}
+	var cs *ssa.ChangeSet
+	if d.opts.DryRun {
+		cs, err = dryRun(ctx, rm, objs)
+	} else {
+		cs, err = rm.ApplyAllStaged(ctx, objs, ssa.ApplyOptions{WaitInterval: d.interval(), WaitTimeout: meta.timeout})
+	}
+	if cs != nil && !d.opts.DryRun {
+		d.record(cs, objs, u.Name, b.Priority, meta.prune)
+	}
+	if err != nil {
+		return fail(applyError(err), nil)
+	}
+	for _, e := range cs.Entries {
+		switch e.Action {
+		case ssa.CreatedAction:
+			ev.Created++
+		case ssa.ConfiguredAction:
+			ev.Configured++
+		case ssa.UnchangedAction:
+			ev.Unchanged++
+		}
+	}
+	if meta.wait && !d.opts.DryRun {
+		wctx, cancel := context.WithTimeout(ctx, meta.timeout)
+		err := rm.WaitForSetWithContext(wctx, cs.ToObjMetadataSet(), ssa.WaitOptions{Interval: d.interval(), Timeout: meta.timeout, FailFast: true})
+		cancel()
+		if err != nil {
+			notReady := d.notReady(ctx, objs, withJobRule(meta.readiness))
+			return fail(fmt.Errorf("not ready after %s: %s", time.Since(start).Round(100*time.Millisecond), describe(notReady, err)), notReady)
+		}
+	}
+	ev.Type, ev.Seconds = "done", time.Since(start).Seconds()
+	d.emit(ev)
+	d.mu.Lock()
+	d.sum.Bundles++
+	d.sum.Objects += len(objs)
+	d.sum.Created += ev.Created
+	d.sum.Configured += ev.Configured
+	d.sum.Unchanged += ev.Unchanged
+	d.mu.Unlock()
+	return nil
+}
+
+// record adds the objects of a change set to the inventory.
+func (d *clusterDeploy) record(cs *ssa.ChangeSet, objs []*unstructured.Unstructured, bundle string, priority int, prune bool) {
+	applied := map[string]bool{}
+	for _, e := range cs.Entries {
+		applied[e.ObjMetadata.String()] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, o := range objs {
+		e := entryFor(o, bundle, priority, prune)
+		if applied[e.ID] {
+			d.applied = append(d.applied, e)
+		}
+	}
+}
+
+// dryRun sends every object as a server-side dry run.
+func dryRun(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured) (*ssa.ChangeSet, error) {
+	cs := ssa.NewChangeSet()
+	for _, o := range objs {
+		e, _, _, err := rm.Diff(ctx, o, ssa.DefaultDiffOptions())
+		if err != nil {
+			return cs, err
+		}
+		cs.Add(*e)
+	}
+	return cs, nil
+}
+
+// ensureNamespaces creates the namespaces the bundle's objects go to when
+// they do not exist and the bundle does not create them, as helm install
+// --create-namespace would: a chart may put objects into its release
+// namespace before the Plan's namespaces batch runs.
+func (d *clusterDeploy) ensureNamespaces(ctx context.Context, ev Event, objs []*unstructured.Unstructured) error {
+	want := map[string]bool{}
+	for _, o := range objs {
+		if ns := o.GetNamespace(); ns != "" {
+			want[ns] = true
+		}
+	}
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" && o.GroupVersionKind().Group == "" {
+			delete(want, o.GetName())
+		}
+	}
+	for _, ns := range slices.Sorted(func(yield func(string) bool) {
+		for k := range want {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		var got corev1.Namespace
+		err := d.conn.client.Get(ctx, client.ObjectKey{Name: ns}, &got)
+		if err == nil {
+			continue
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace %s: %w", ns, err)
+		}
+		if d.opts.DryRun {
+			continue
+		}
+		create := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		if err := d.conn.client.Create(ctx, create, client.FieldOwner(FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s: %w", ns, err)
+		}
+		e := ev
+		e.Type, e.Object, e.Objects = "namespace", "Namespace/"+ns, 0
+		d.emit(e)
+	}
+	return nil
+}
+
+// conflicts applies every object as a dry run without taking over fields:
+// a conflict with another field manager is an error naming the object and
+// the manager, unless --force-conflicts.
+func (d *clusterDeploy) conflicts(ctx context.Context, objs []*unstructured.Unstructured) error {
+	var mu sync.Mutex
+	var msgs []string
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, o := range objs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := d.conn.client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner(FieldManager), client.DryRunAll)
+			if apierrors.IsConflict(err) {
+				mu.Lock()
+				msgs = append(msgs, fmt.Sprintf("%s: %s", subject(o), strings.TrimPrefix(err.Error(), "Apply failed with ")))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(msgs) == 0 {
+		return nil
+	}
+	slices.Sort(msgs)
+	return fmt.Errorf("field conflicts with other managers (--force-conflicts takes the fields over): %s", strings.Join(msgs, "; "))
+}
+
+// subject names an object: Kind/namespace/name.
+func subject(o *unstructured.Unstructured) string {
+	if ns := o.GetNamespace(); ns != "" {
+		return o.GetKind() + "/" + ns + "/" + o.GetName()
+	}
+	return o.GetKind() + "/" + o.GetName()
+}
+
+// applyError makes ssa's apply errors one line.
+func applyError(err error) error {
+	return errors.New(strings.Join(strings.Fields(err.Error()), " "))
+}
+
+// notReady reads every object and reports those that are not ready, by
+// the bundle's readiness rule for its kind or else kstatus, with the
+// message and the object's conditions.
+func (d *clusterDeploy) notReady(ctx context.Context, objs []*unstructured.Unstructured, rules []plan.Readiness) []ObjectState {
+	var out []ObjectState
+	for _, o := range objs {
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		if err := d.conn.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+			out = append(out, ObjectState{Object: subject(o), Status: "Missing", Message: err.Error()})
+			continue
+		}
+		st := ObjectState{Object: subject(o), Conditions: conditions(live)}
+		res, rule, err := evaluate(ctx, live, rules)
+		switch {
+		case err != nil:
+			st.Status, st.Message = "Unknown", err.Error()
+		case res.Status == status.CurrentStatus:
+			continue
+		default:
+			st.Status, st.Message = res.Status.String(), res.Message
+			if rule != "" && st.Message == "" {
+				st.Message = "readiness rule not met: " + rule
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// evaluate computes an object's readiness by the rule for its kind, or
+// kstatus when there is none; it returns the rule's Current expression.
+func evaluate(ctx context.Context, u *unstructured.Unstructured, rules []plan.Readiness) (*status.Result, string, error) {
+	gk := u.GroupVersionKind().GroupKind()
+	for _, r := range rules {
+		rgk := schema.FromAPIVersionAndKind(r.APIVersion, r.Kind).GroupKind()
+		if rgk.Group != gk.Group || r.Kind != "" && rgk.Kind != gk.Kind {
+			continue
+		}
+		ev, err := cel.NewStatusEvaluator(&kustomize.HealthCheckExpressions{Current: r.Current, Failed: r.Failed, InProgress: r.InProgress})
+		if err != nil {
+			return nil, r.Current, err
+		}
+		res, err := ev.Evaluate(ctx, u)
+		return res, r.Current, err
+	}
+	res, err := status.Compute(u)
+	return res, "", err
+}
+
+// conditions lists an object's status conditions as Type=Status Reason.
+func conditions(u *unstructured.Unstructured) []string {
+	raw, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	var out []string
+	for _, c := range raw {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		s := fmt.Sprintf("%v=%v", m["type"], m["status"])
+		if r, ok := m["reason"].(string); ok && r != "" {
+			s += " " + r
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// describe says which objects are not ready, or repeats the wait error.
+func describe(states []ObjectState, err error) string {
+	if len(states) == 0 {
+		return strings.Join(strings.Fields(err.Error()), " ")
+	}
+	var parts []string
+	for _, s := range states {
+		p := s.Object + " " + s.Status
+		if s.Message != "" {
+			p += ": " + s.Message
+		}
+		if len(s.Conditions) > 0 {
+			p += " (" + strings.Join(s.Conditions, ", ") + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
+}
