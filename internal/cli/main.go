@@ -49,6 +49,10 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
 		fmt.Fprintf(stderr, "wookie: %s\n", line)
 	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "Run 'wookie --help' for usage.")
@@ -80,6 +84,16 @@ func usagef(format string, args ...any) error {
 type silentExit struct{ code int }
 
 func (e *silentExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// codedError is an error with an exit code of its own (wookie diff exits
+// 2 on errors, as 1 means "differences").
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
 
 // usageArgs makes a cobra argument check report usage errors.
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
@@ -113,6 +127,8 @@ batches and bundles (HOW), and works from that Plan.`,
 		newPlanCmd(s),
 		newRenderCmd(s),
 		newDeployCmd(s),
+		newDiffCmd(s),
+		newStatusCmd(s),
 		newLockCmd(s),
 		newChartsCmd(s),
 		newOptionsCmd(s),

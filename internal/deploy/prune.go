@@ -89,4 +89,3 @@ func (d *clusterDeploy) count(fn func(*Summary)) {
 	defer d.mu.Unlock()
 	fn(d.sum)
 }
-

@@ -1,0 +1,90 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/render"
+)
+
+// BundleStatus is the live state of one bundle.
+type BundleStatus struct {
+	Cluster string `json:"cluster"`
+	Batch   string `json:"batch"`
+	Bundle  string `json:"bundle"`
+	Objects int    `json:"objects"`
+	Present int    `json:"present"`
+	Ready   int    `json:"ready"`
+	// State is Ready, NotReady or Missing (some object does not exist).
+	State    string        `json:"state"`
+	NotReady []ObjectState `json:"notReady,omitempty"`
+}
+
+// Status reads every object of r from the live clusters and reports per
+// bundle whether its objects exist and are ready.
+func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) ([]BundleStatus, error) {
+	targets, err := selectClusters(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []BundleStatus
+	for i := range p.Clusters {
+		pc := &p.Clusters[i]
+		t, ok := targets[pc.Name]
+		if !ok {
+			continue
+		}
+		c, err := connect(t)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", pc.Name, err)
+		}
+		d := &clusterDeploy{plan: pc, conn: c, opts: opts}
+		for _, b := range r.Clusters[i].Batches {
+			for _, u := range b.Bundles {
+				meta, err := d.meta(&u)
+				if err != nil {
+					return nil, err
+				}
+				st := BundleStatus{Cluster: pc.Name, Batch: b.Name, Bundle: u.Name, Objects: len(u.Objects)}
+				for _, o := range u.Objects {
+					live := &unstructured.Unstructured{}
+					live.SetGroupVersionKind(o.GroupVersionKind())
+					if err := c.client.Get(ctx, client.ObjectKeyFromObject(o.Unstructured), live); err != nil {
+						st.NotReady = append(st.NotReady, ObjectState{Object: subject(o.Unstructured), Status: "Missing"})
+						continue
+					}
+					st.Present++
+					res, rule, err := evaluate(ctx, live, withJobRule(meta.readiness))
+					if err == nil && res.Status.String() == "Current" {
+						st.Ready++
+						continue
+					}
+					os := ObjectState{Object: subject(live), Conditions: conditions(live)}
+					if err != nil {
+						os.Status, os.Message = "Unknown", err.Error()
+					} else {
+						os.Status, os.Message = res.Status.String(), res.Message
+						if os.Message == "" && rule != "" {
+							os.Message = "readiness rule not met: " + rule
+						}
+					}
+					st.NotReady = append(st.NotReady, os)
+				}
+				switch {
+				case st.Present < st.Objects:
+					st.State = "Missing"
+				case st.Ready < st.Objects:
+					st.State = "NotReady"
+				default:
+					st.State = "Ready"
+				}
+				out = append(out, st)
+			}
+		}
+	}
+	return out, nil
+}
