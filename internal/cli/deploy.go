@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -108,6 +109,10 @@ func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 		},
 	}
 	sum, err := deploy.Deploy(cmd.Context(), p, res, opts)
+	var ce *deploy.ConflictError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w\nhint: --force-conflicts takes the fields over for wookie", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,9 @@ package deploy
 
 import (
 	"fmt"
+	"sync"
+
+	"github.com/go-logr/logr"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/engine"
@@ -10,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/fluxcd/pkg/ssa"
 )
@@ -36,9 +40,14 @@ type conn struct {
 	mapper meta.RESTMapper
 }
 
+// quietLogs silences controller-runtime's logger once: unset, it prints a
+// stack trace to stderr when a client is made 30 s after start.
+var quietLogs sync.Once
+
 // connect builds a client for t. The REST mapper discovers kinds lazily,
 // so kinds whose CRDs an earlier batch created are found.
 func connect(t Target) (*conn, error) {
+	quietLogs.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if t.Kubeconfig != "" {
 		rules.ExplicitPath = t.Kubeconfig

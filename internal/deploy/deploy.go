@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/runtime/cel"
 	"github.com/fluxcd/pkg/ssa"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -98,10 +101,10 @@ func Deploy(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 		if opts.OnEvent == nil {
 			return
 		}
-		e.Time = time.Now()
-		e.DryRun = opts.DryRun
 		mu.Lock()
 		defer mu.Unlock()
+		e.Time = time.Now()
+		e.DryRun = opts.DryRun
 		opts.OnEvent(e)
 	}
 	for i := range p.Clusters {
@@ -160,6 +163,9 @@ type clusterDeploy struct {
 
 	mu      sync.Mutex
 	applied []InventoryEntry
+
+	nsMu      sync.Mutex
+	nsChecked map[string]bool // namespaces known to exist or created
 }
 
 // bundleMeta is what the Plan says about a rendered bundle.
@@ -183,7 +189,7 @@ func (d *clusterDeploy) meta(b *render.Bundle) (bundleMeta, error) {
 			}
 			m.prune = u.Prune
 			if b.Generated {
-				return m, nil
+				break
 			}
 			m.wait = u.Wait == nil || *u.Wait
 			m.readiness = u.Readiness
@@ -243,8 +249,8 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) error {
 			inv.Entries = append(d.applied, kept...)
 		}
 	}
-	if err := saveInventory(ctx, c.client, inv); err != nil && failed == nil {
-		failed = err
+	if err := saveInventory(ctx, c.client, inv); err != nil {
+		failed = errors.Join(failed, err)
 	}
 	if failed == nil {
 		d.emit(Event{Type: "cluster", Cluster: d.plan.Name, Seconds: time.Since(start).Seconds()})
@@ -362,9 +368,13 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 	}
 	var cs *ssa.ChangeSet
 	if d.opts.DryRun {
-		cs, err = dryRun(ctx, rm, objs)
+		var unvalidated int
+		cs, unvalidated, err = d.dryRun(ctx, rm, objs)
+		if unvalidated > 0 {
+			ev.Message = fmt.Sprintf("%d objects not validated by the server: their namespace or kind does not exist before the deploy creates it", unvalidated)
+		}
 	} else {
-		cs, err = rm.ApplyAllStaged(ctx, objs, ssa.ApplyOptions{WaitInterval: d.interval(), WaitTimeout: meta.timeout})
+		cs, err = applyStaged(ctx, rm, objs, d.interval(), meta.timeout)
 	}
 	if cs != nil && !d.opts.DryRun {
 		d.record(cs, objs, u.Name, b.Priority, meta.prune)
@@ -403,6 +413,50 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 	return nil
 }
 
+// applyStaged applies CRDs, Namespaces and ClusterRoles first and waits
+// for them, then class definitions (StorageClass, IngressClass, ...) and
+// waits, then the rest — as ssa's ApplyAllStaged does, but its waits stop
+// when ctx is cancelled.
+func applyStaged(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured, interval, timeout time.Duration) (*ssa.ChangeSet, error) {
+	var defs, classes, rest []*unstructured.Unstructured
+	for _, o := range objs {
+		switch {
+		case ssautils.IsClusterDefinition(o):
+			defs = append(defs, o)
+		case ssautils.IsClassDefinition(o):
+			classes = append(classes, o)
+		default:
+			rest = append(rest, o)
+		}
+	}
+	all := ssa.NewChangeSet()
+	opts := ssa.DefaultApplyOptions()
+	for i, stage := range [][]*unstructured.Unstructured{defs, classes, rest} {
+		if len(stage) == 0 {
+			continue
+		}
+		cs, err := rm.ApplyAll(ctx, stage, opts)
+		if cs != nil {
+			all.Append(cs.Entries)
+		}
+		if err != nil {
+			return all, err
+		}
+		if i < 2 {
+			wctx, cancel := context.WithTimeout(ctx, timeout)
+			err := rm.WaitForSetWithContext(wctx, cs.ToObjMetadataSet(), ssa.WaitOptions{Interval: interval, Timeout: timeout})
+			cancel()
+			if ctx.Err() != nil {
+				return all, ctx.Err()
+			}
+			if err != nil {
+				return all, err
+			}
+		}
+	}
+	return all, nil
+}
+
 // record adds the objects of a change set to the inventory.
 func (d *clusterDeploy) record(cs *ssa.ChangeSet, objs []*unstructured.Unstructured, bundle string, priority int, prune bool) {
 	applied := map[string]bool{}
@@ -419,17 +473,55 @@ func (d *clusterDeploy) record(cs *ssa.ChangeSet, objs []*unstructured.Unstructu
 	}
 }
 
-// dryRun sends every object as a server-side dry run.
-func dryRun(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured) (*ssa.ChangeSet, error) {
+// dryRun sends every object as a server-side dry run. An object whose
+// namespace or kind does not exist yet (the deploy would create it first)
+// cannot be checked by the server; it counts as created and unvalidated.
+func (d *clusterDeploy) dryRun(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured) (*ssa.ChangeSet, int, error) {
 	cs := ssa.NewChangeSet()
+	unvalidated := 0
 	for _, o := range objs {
+		ok, err := d.checkable(ctx, o)
+		if err != nil {
+			return cs, unvalidated, err
+		}
+		if !ok {
+			unvalidated++
+			cs.Add(ssa.ChangeSetEntry{ObjMetadata: object.UnstructuredToObjMetadata(o), GroupVersion: o.GetAPIVersion(), Subject: subject(o), Action: ssa.CreatedAction})
+			continue
+		}
 		e, _, _, err := rm.Diff(ctx, o, ssa.DefaultDiffOptions())
 		if err != nil {
-			return cs, err
+			return cs, unvalidated, err
 		}
 		cs.Add(*e)
 	}
-	return cs, nil
+	return cs, unvalidated, nil
+}
+
+// checkable reports whether the server can dry-run o now: its kind is
+// served and, when namespaced, its namespace exists.
+func (d *clusterDeploy) checkable(ctx context.Context, o *unstructured.Unstructured) (bool, error) {
+	gvk := o.GroupVersionKind()
+	mapping, err := d.conn.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", subject(o), err)
+	}
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace || o.GetNamespace() == "" {
+		return true, nil
+	}
+	var ns corev1.Namespace
+	err = d.conn.client.Get(ctx, client.ObjectKey{Name: o.GetNamespace()}, &ns)
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("namespace %s: %w", o.GetNamespace(), err)
+	}
 }
 
 // ensureNamespaces creates the namespaces the bundle's objects go to when
@@ -455,26 +547,55 @@ func (d *clusterDeploy) ensureNamespaces(ctx context.Context, ev Event, objs []*
 			}
 		}
 	}) {
+		d.nsMu.Lock()
+		if d.nsChecked[ns] {
+			d.nsMu.Unlock()
+			continue
+		}
+		created, err := d.ensureNamespace(ctx, ns)
+		if err == nil {
+			if d.nsChecked == nil {
+				d.nsChecked = map[string]bool{}
+			}
+			d.nsChecked[ns] = true
+		}
+		d.nsMu.Unlock()
+		if err != nil {
+			return err
+		}
+		if created {
+			e := ev
+			e.Type, e.Object, e.Objects = "namespace", "Namespace/"+ns, 0
+			d.emit(e)
+		}
+	}
+	return nil
+}
+
+// ensureNamespace creates a namespace unless it exists (or in a dry run);
+// it reports whether it created it.
+func (d *clusterDeploy) ensureNamespace(ctx context.Context, ns string) (bool, error) {
+	{
 		var got corev1.Namespace
 		err := d.conn.client.Get(ctx, client.ObjectKey{Name: ns}, &got)
 		if err == nil {
-			continue
+			return false, nil
 		}
 		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace %s: %w", ns, err)
+			return false, fmt.Errorf("namespace %s: %w", ns, err)
 		}
 		if d.opts.DryRun {
-			continue
+			return false, nil
 		}
 		create := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		if err := d.conn.client.Create(ctx, create, client.FieldOwner(FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create namespace %s: %w", ns, err)
+		if err := d.conn.client.Create(ctx, create, client.FieldOwner(FieldManager)); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("create namespace %s: %w", ns, err)
 		}
-		e := ev
-		e.Type, e.Object, e.Objects = "namespace", "Namespace/"+ns, 0
-		d.emit(e)
+		return true, nil
 	}
-	return nil
 }
 
 // conflicts applies every object as a dry run without taking over fields:
@@ -504,7 +625,17 @@ func (d *clusterDeploy) conflicts(ctx context.Context, objs []*unstructured.Unst
 		return nil
 	}
 	slices.Sort(msgs)
-	return fmt.Errorf("field conflicts with other managers (--force-conflicts takes the fields over): %s", strings.Join(msgs, "; "))
+	return &ConflictError{Conflicts: msgs}
+}
+
+// ConflictError reports fields other field managers own.
+type ConflictError struct {
+	// Conflicts name each object, manager and field.
+	Conflicts []string
+}
+
+func (e *ConflictError) Error() string {
+	return "field conflicts with other managers: " + strings.Join(e.Conflicts, "; ")
 }
 
 // subject names an object: Kind/namespace/name.
@@ -529,7 +660,11 @@ func (d *clusterDeploy) notReady(ctx context.Context, objs []*unstructured.Unstr
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(o.GroupVersionKind())
 		if err := d.conn.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
-			out = append(out, ObjectState{Object: subject(o), Status: "Missing", Message: err.Error()})
+			st := ObjectState{Object: subject(o), Status: "Unknown", Message: err.Error()}
+			if apierrors.IsNotFound(err) {
+				st.Status, st.Message = "Missing", ""
+			}
+			out = append(out, st)
 			continue
 		}
 		st := ObjectState{Object: subject(o), Conditions: conditions(live)}
@@ -564,6 +699,10 @@ func evaluate(ctx context.Context, u *unstructured.Unstructured, rules []plan.Re
 			return nil, r.Current, err
 		}
 		res, err := ev.Evaluate(ctx, u)
+		if err != nil && strings.Contains(err.Error(), "no such attribute") {
+			// The fields the rule reads are not there yet: not ready.
+			return &status.Result{Status: status.InProgressStatus, Message: "readiness rule not met yet (" + r.Current + "): " + strings.Join(strings.Fields(err.Error()), " ")}, r.Current, nil
+		}
 		return res, r.Current, err
 	}
 	res, err := status.Compute(u)

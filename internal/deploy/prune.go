@@ -67,8 +67,11 @@ func (d *clusterDeploy) prune(ctx context.Context, inv *Inventory, dryRun bool) 
 			return nil, fmt.Errorf("prune %s: %w", subject(u), err)
 		}
 		if live.GetLabels()[render.LabelCluster] != d.plan.Name {
+			// Someone took it over: it is not wookie's to delete, and it
+			// leaves the inventory.
 			ev.Type, ev.Message = "kept", "it no longer carries "+render.LabelCluster+"="+d.plan.Name
 			d.emit(ev)
+			d.count(func(s *Summary) { s.Kept++ })
 			continue
 		}
 		ev.Type = "pruned"

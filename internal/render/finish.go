@@ -44,8 +44,14 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 				if err != nil {
 					return fmt.Errorf("bundle %s: %w", u.Name, err)
 				}
-				if namespaced && o.GetNamespace() == "" {
+				switch {
+				case namespaced && o.GetNamespace() == "":
 					o.SetNamespace(u.Namespace)
+				case !namespaced && o.GetNamespace() != "":
+					// Charts often template a namespace onto ClusterRoles;
+					// the API server ignores it, and so must deploy's
+					// inventory and namespace handling.
+					o.SetNamespace("")
 				}
 				labels := o.GetLabels()
 				if labels == nil {
