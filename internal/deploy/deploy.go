@@ -651,38 +651,44 @@ func applyError(err error) error {
 	return errors.New(strings.Join(strings.Fields(err.Error()), " "))
 }
 
-// notReady reads every object and reports those that are not ready, by
-// the bundle's readiness rule for its kind or else kstatus, with the
-// message and the object's conditions.
+// notReady reads every object and reports those that are not ready.
 func (d *clusterDeploy) notReady(ctx context.Context, objs []*unstructured.Unstructured, rules []plan.Readiness) []ObjectState {
 	var out []ObjectState
 	for _, o := range objs {
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(o.GroupVersionKind())
-		if err := d.conn.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
-			st := ObjectState{Object: subject(o), Status: "Unknown", Message: err.Error()}
-			if apierrors.IsNotFound(err) {
-				st.Status, st.Message = "Missing", ""
-			}
+		if st, ready := liveState(ctx, d.conn.client, o, rules); !ready {
 			out = append(out, st)
-			continue
 		}
-		st := ObjectState{Object: subject(o), Conditions: conditions(live)}
-		res, rule, err := evaluate(ctx, live, rules)
-		switch {
-		case err != nil:
-			st.Status, st.Message = "Unknown", err.Error()
-		case res.Status == status.CurrentStatus:
-			continue
-		default:
-			st.Status, st.Message = res.Status.String(), res.Message
-			if rule != "" && st.Message == "" {
-				st.Message = "readiness rule not met: " + rule
-			}
-		}
-		out = append(out, st)
 	}
 	return out
+}
+
+// liveState reads one object and judges its readiness by the rule for its
+// kind, or else kstatus: Missing when it does not exist, Unknown when it
+// cannot be read or judged, else kstatus's status with the message and the
+// object's conditions.
+func liveState(ctx context.Context, c client.Client, o *unstructured.Unstructured, rules []plan.Readiness) (ObjectState, bool) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(o.GroupVersionKind())
+	if err := c.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ObjectState{Object: subject(o), Status: "Missing"}, false
+		}
+		return ObjectState{Object: subject(o), Status: "Unknown", Message: err.Error()}, false
+	}
+	st := ObjectState{Object: subject(o), Conditions: conditions(live)}
+	res, rule, err := evaluate(ctx, live, rules)
+	switch {
+	case err != nil:
+		st.Status, st.Message = "Unknown", err.Error()
+	case res.Status == status.CurrentStatus:
+		return st, true
+	default:
+		st.Status, st.Message = res.Status.String(), res.Message
+		if rule != "" && st.Message == "" {
+			st.Message = "readiness rule not met: " + rule
+		}
+	}
+	return st, false
 }
 
 // evaluate computes an object's readiness by the rule for its kind, or

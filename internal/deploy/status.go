@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
 )
@@ -51,28 +48,15 @@ func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 				}
 				st := BundleStatus{Cluster: pc.Name, Batch: b.Name, Bundle: u.Name, Objects: len(u.Objects)}
 				for _, o := range u.Objects {
-					live := &unstructured.Unstructured{}
-					live.SetGroupVersionKind(o.GroupVersionKind())
-					if err := c.client.Get(ctx, client.ObjectKeyFromObject(o.Unstructured), live); err != nil {
-						st.NotReady = append(st.NotReady, ObjectState{Object: subject(o.Unstructured), Status: "Missing"})
-						continue
+					os, ready := liveState(ctx, c.client, o.Unstructured, withJobRule(meta.readiness))
+					if os.Status != "Missing" {
+						st.Present++
 					}
-					st.Present++
-					res, rule, err := evaluate(ctx, live, withJobRule(meta.readiness))
-					if err == nil && res.Status.String() == "Current" {
+					if ready {
 						st.Ready++
-						continue
-					}
-					os := ObjectState{Object: subject(live), Conditions: conditions(live)}
-					if err != nil {
-						os.Status, os.Message = "Unknown", err.Error()
 					} else {
-						os.Status, os.Message = res.Status.String(), res.Message
-						if os.Message == "" && rule != "" {
-							os.Message = "readiness rule not met: " + rule
-						}
+						st.NotReady = append(st.NotReady, os)
 					}
-					st.NotReady = append(st.NotReady, os)
 				}
 				switch {
 				case st.Present < st.Objects:
