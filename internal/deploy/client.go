@@ -58,7 +58,11 @@ func connect(t Target) (*conn, error) {
 		return nil, fmt.Errorf("kubeconfig context %q: %w", t.Context, err)
 	}
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 100, 200
+	// No client-side rate limit: API Priority and Fairness on the server
+	// does that job (as kubectl leaves it to the server), and client-go's
+	// per-resource buckets would otherwise slow a deploy of hundreds of
+	// objects down to its QPS.
+	cfg.QPS, cfg.Burst = -1, 0
 	cfg.UserAgent = "wookie"
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
