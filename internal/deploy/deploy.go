@@ -222,6 +222,9 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) error {
 		return err
 	}
 	d.conn = c
+	if err := checkCRDOrder(d.rendered); err != nil {
+		return err
+	}
 	inv, err := loadInventory(ctx, c.client)
 	if err != nil {
 		return err
@@ -256,6 +259,65 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) error {
 		d.emit(Event{Type: "cluster", Cluster: d.plan.Name, Seconds: time.Since(start).Seconds()})
 	}
 	return failed
+}
+
+// checkCRDOrder fails, before anything is applied, when a bundle applies
+// custom resources whose CRD another bundle of the same batch applies and
+// the bundle does not depend on it: the two would run at once, and whether
+// the kind is served in time would be luck.
+func checkCRDOrder(rc *render.Cluster) error {
+	var problems []string
+	for _, b := range rc.Batches {
+		owner := map[schema.GroupKind]string{}
+		deps := map[string][]string{}
+		for _, u := range b.Bundles {
+			deps[u.Name] = u.DependsOn
+			for _, o := range u.Objects {
+				if o.GetKind() != "CustomResourceDefinition" || o.GroupVersionKind().Group != "apiextensions.k8s.io" {
+					continue
+				}
+				group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+				kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+				owner[schema.GroupKind{Group: group, Kind: kind}] = u.Name
+			}
+		}
+		for _, u := range b.Bundles {
+			for _, o := range u.Objects {
+				gk := o.GroupVersionKind().GroupKind()
+				crdBundle, ok := owner[gk]
+				if !ok || crdBundle == u.Name || reaches(deps, u.Name, crdBundle) {
+					continue
+				}
+				problems = append(problems, fmt.Sprintf("batch %s: bundle %s applies %s %s, whose CRD bundle %s applies in the same batch: add dependsOn: [%q] to %s, or move the CRD to an earlier batch",
+					b.Name, u.Name, gk.Kind, o.GetName(), crdBundle, crdBundle, u.Name))
+				break
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// reaches reports whether from depends, directly or not, on to.
+func reaches(deps map[string][]string, from, to string) bool {
+	seen := map[string]bool{}
+	stack := []string{from}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range deps[n] {
+			if d == to {
+				return true
+			}
+			if !seen[d] {
+				seen[d] = true
+				stack = append(stack, d)
+			}
+		}
+	}
+	return false
 }
 
 // runBatch deploys the bundles of one batch: each starts when the bundles
