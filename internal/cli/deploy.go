@@ -25,11 +25,24 @@ func addClusterFlags(cmd *cobra.Command, f *clusterFlags) {
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context, replacing the cluster's (one cluster only)")
 }
 
+// liveFlags are the flags of every command that renders the Plan and talks
+// to its clusters: deploy, diff and status.
+type liveFlags struct {
+	config  configFlags
+	lock    lockFlags
+	fetch   fetchFlags
+	cluster clusterFlags
+}
+
+func addLiveFlags(cmd *cobra.Command, f *liveFlags) {
+	addConfigFlags(cmd, &f.config, true)
+	addLockFlags(cmd, &f.lock)
+	addFetchFlags(cmd, &f.fetch)
+	addClusterFlags(cmd, &f.cluster)
+}
+
 type deployFlags struct {
-	config         configFlags
-	lock           lockFlags
-	fetch          fetchFlags
-	cluster        clusterFlags
+	liveFlags
 	timeout        time.Duration
 	dryRun         string
 	prune          bool
@@ -70,10 +83,7 @@ ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
 			return runDeploy(cmd, s, f)
 		},
 	}
-	addConfigFlags(cmd, &f.config, true)
-	addLockFlags(cmd, &f.lock)
-	addFetchFlags(cmd, &f.fetch)
-	addClusterFlags(cmd, &f.cluster)
+	addLiveFlags(cmd, &f.liveFlags)
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "how long to wait for each bundle, replacing the bundles' own (default 5m)")
 	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", "server: send everything as a server-side dry run and change nothing")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "server"

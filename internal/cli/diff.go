@@ -11,12 +11,9 @@ import (
 )
 
 type diffFlags struct {
-	config  configFlags
-	lock    lockFlags
-	fetch   fetchFlags
-	cluster clusterFlags
-	prune   bool
-	output  string
+	liveFlags
+	prune  bool
+	output string
 }
 
 func newDiffCmd(s *streams) *cobra.Command {
@@ -47,10 +44,7 @@ something does, and 2 on an error.`,
 			return nil
 		},
 	}
-	addConfigFlags(cmd, &f.config, true)
-	addLockFlags(cmd, &f.lock)
-	addFetchFlags(cmd, &f.fetch)
-	addClusterFlags(cmd, &f.cluster)
+	addLiveFlags(cmd, &f.liveFlags)
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "also list what deploy --prune would delete")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text (unified diffs) or json")
 	return cmd

@@ -12,11 +12,8 @@ import (
 )
 
 type statusFlags struct {
-	config  configFlags
-	lock    lockFlags
-	fetch   fetchFlags
-	cluster clusterFlags
-	output  string
+	liveFlags
+	output string
 }
 
 func newStatusCmd(s *streams) *cobra.Command {
@@ -83,10 +80,7 @@ and 1 otherwise.`,
 			return nil
 		},
 	}
-	addConfigFlags(cmd, &f.config, true)
-	addLockFlags(cmd, &f.lock)
-	addFetchFlags(cmd, &f.fetch)
-	addClusterFlags(cmd, &f.cluster)
+	addLiveFlags(cmd, &f.liveFlags)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table or json")
 	return cmd
 }
