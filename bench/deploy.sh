@@ -24,30 +24,10 @@ set -euo pipefail
 RUNS=${RUNS:-3}
 NOOP_RUNS=${NOOP_RUNS:-5}
 LAYOUT=${LAYOUT:-namespace}
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/wookie-bench
-wookie=$cache/wookie
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 testenv=$cache/testenv
-
-say() { printf '%s\n' "$*" >&2; }
-
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-# need CMD PACKAGE: install PACKAGE with apt-get when CMD is missing.
-need() {
-	if ! command -v "$1" >/dev/null 2>&1; then
-		say "· installing $2 (apt-get)"
-		as_root apt-get install -y -qq "$2" >/dev/null 2>&1 || true
-	fi
-	command -v "$1" >/dev/null 2>&1
-}
-
-hyperfine=false
-if [ "${TIMER:-}" != loop ]; then
-	if need hyperfine hyperfine; then hyperfine=true; else say "· no hyperfine: timing with a bash loop"; fi
-fi
 need jq jq || { say "deploy.sh: jq is needed (apt-get install jq)"; exit 1; }
 kubectl=${KUBECTL:-$(command -v kubectl || true)}
 [ -x "$kubectl" ] || { say "deploy.sh: kubectl is needed (or KUBECTL=path)"; exit 1; }

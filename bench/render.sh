@@ -17,30 +17,10 @@ set -euo pipefail
 
 HELM_VERSION=v4.3.1
 RUNS=${RUNS:-20}
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/wookie-bench
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 helm=$cache/helm-$HELM_VERSION/helm
-wookie=$cache/wookie
-
-say() { printf '%s\n' "$*" >&2; }
-
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-# need CMD PACKAGE: install PACKAGE with apt-get when CMD is missing.
-need() {
-	if ! command -v "$1" >/dev/null 2>&1; then
-		say "· installing $2 (apt-get)"
-		as_root apt-get install -y -qq "$2" >/dev/null 2>&1 || true
-	fi
-	command -v "$1" >/dev/null 2>&1
-}
-
-hyperfine=false
-if [ "${TIMER:-}" != loop ]; then
-	if need hyperfine hyperfine; then hyperfine=true; else say "· no hyperfine: timing with a bash loop"; fi
-fi
 need /usr/bin/time time || { say "render.sh: /usr/bin/time is needed (apt-get install time)"; exit 1; }
 need jq jq || { say "render.sh: jq is needed (apt-get install jq)"; exit 1; }
 
