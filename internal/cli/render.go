@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,7 @@ type renderFlags struct {
 	fetch   fetchFlags
 	output  string
 	noCache bool
+	emit    emit.Options
 }
 
 func newRenderCmd(s *streams) *cobra.Command {
@@ -39,6 +42,24 @@ with the Helm v4 SDK, and writes
 DIR (default result) is replaced whole and atomically: on any error the
 previous tree stays as it was. -o - writes one YAML stream in deploy order.
 
+--format chooses what is written for a GitOps engine, for every cluster:
+
+  manifests  the tree above (default)
+  fleet      DIR/<cluster>/<batch>/<bundle>/{fleet.yaml,manifests.yaml} for
+             a Rancher Fleet GitRepo (DIR/gitrepo.yaml), dependsOn
+             reproducing batches and dependsOn; --fleet-mode chart lets
+             Fleet pull the charts; --fleet-bundles adds Bundle resources
+  helmfile   DIR/<cluster>/helmfile.yaml with needs reproducing the order;
+             raw manifests become local charts beside it
+  argocd     an Application per bundle with sync waves, an app-of-apps per
+             cluster, the rendered manifests per bundle directory
+  flux       a Kustomization per bundle with dependsOn, wait and prune;
+             --flux-mode chart writes HelmRepository/OCIRepository and
+             HelmRelease objects instead of rendered charts
+
+--git-repo, --git-revision and --git-path (or gitops in the config) say
+where the output is pushed, for the objects that point back at it.
+
 Namespaced objects without a namespace get the bundle's; every object gets
 the labels wookie.dev/cluster and wookie.dev/bundle. A chart's crds/ CRDs go
 to a bundle <bundle>-crds in the crds batch (crds: inline or skip to change
@@ -48,7 +69,9 @@ objects: pre-install/pre-upgrade before the bundle's others, post-* after,
 by weight; test, delete and rollback hooks are dropped.`,
 		Example: `  wookie render
   wookie render -f wookie.cue -o out/
-  wookie render --offline --locked -o - | kubectl apply --server-side -f -`,
+  wookie render --offline --locked -o - | kubectl apply --server-side -f -
+  wookie render --format fleet --git-repo https://git.example.org/platform.git -o fleet/
+  wookie render --format argocd --git-repo https://git.example.org/platform.git --git-path deploy -o deploy/`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRender(cmd, s, f)
@@ -59,11 +82,21 @@ by weight; test, delete and rollback hooks are dropped.`,
 	addFetchFlags(cmd, &f.fetch)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "result", "output directory, or - for one YAML stream on stdout")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render every chart even when an identical render is cached")
+	cmd.Flags().StringVar(&f.emit.Format, "format", emit.FormatManifests, "output format: "+strings.Join(emit.Formats, ", "))
+	cmd.Flags().StringVar(&f.emit.FleetMode, "fleet-mode", emit.ModeRendered, "fleet format: rendered (manifests as wookie renders them) or chart (Fleet pulls and renders the charts)")
+	cmd.Flags().BoolVar(&f.emit.FleetBundles, "fleet-bundles", false, "fleet format: also write Fleet Bundle resources with the manifests embedded")
+	cmd.Flags().StringVar(&f.emit.FluxMode, "flux-mode", emit.ModeRendered, "flux format: rendered (a Kustomization per bundle) or chart (HelmRelease objects)")
+	cmd.Flags().StringVar(&f.emit.Repo, "git-repo", "", "URL of the Git repository the output is pushed to (default gitops.repo)")
+	cmd.Flags().StringVar(&f.emit.Revision, "git-revision", "", "branch, tag or commit GitOps engines follow (default gitops.revision)")
+	cmd.Flags().StringVar(&f.emit.Path, "git-path", "", "directory of the output inside the repository (default gitops.path)")
 	return cmd
 }
 
 func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	start := time.Now()
+	if err := checkEmitFlags(&f.emit, f.output); err != nil {
+		return err
+	}
 	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, f.noCache)
 	if err != nil {
 		return err
@@ -71,9 +104,11 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if f.output == "-" {
 		return emit.Stream(s.out, res)
 	}
-	if err := emit.Manifests(f.output, p, res); err != nil {
+	warnings, err := emit.Write(f.output, p, res, f.emit)
+	if err != nil {
 		return fmt.Errorf("write %s: %w", f.output, err)
 	}
+	warn(s, &f.config, warnings)
 	if !f.config.quiet {
 		objects, bundles := 0, 0
 		for _, c := range res.Clusters {
@@ -85,6 +120,22 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 			}
 		}
 		fmt.Fprintf(s.err, "✓ %s: %d objects in %d bundles, %d clusters  %.2fs\n", f.output, objects, bundles, len(res.Clusters), time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// checkEmitFlags checks the output flags before anything is rendered.
+func checkEmitFlags(o *emit.Options, output string) error {
+	if !slices.Contains(emit.Formats, o.Format) {
+		return usagef("--format %q: want one of %s", o.Format, strings.Join(emit.Formats, ", "))
+	}
+	if output == "-" && o.Format != emit.FormatManifests {
+		return usagef("-o -: only --format manifests writes one stream; give --format %s a directory", o.Format)
+	}
+	for _, m := range [][2]string{{"--fleet-mode", o.FleetMode}, {"--flux-mode", o.FluxMode}} {
+		if m[1] != emit.ModeRendered && m[1] != emit.ModeChart {
+			return usagef("%s %q: want %s or %s", m[0], m[1], emit.ModeRendered, emit.ModeChart)
+		}
 	}
 	return nil
 }

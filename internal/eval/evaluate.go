@@ -126,6 +126,7 @@ type cueCluster struct {
 	Context     string              `json:"context"`
 	Kubeconfig  string              `json:"kubeconfig,omitempty"`
 	KubeVersion string              `json:"kubeVersion"`
+	GitOps      *plan.ClusterGitOps `json:"gitops,omitempty"`
 	Batches     map[string]cueBatch `json:"batches"`
 }
 
@@ -135,18 +136,35 @@ type cueBatch struct {
 }
 
 type cueBundle struct {
-	Enabled   bool              `json:"enabled"`
-	Namespace string            `json:"namespace"`
-	Chart     *plan.Chart       `json:"chart,omitempty"`
-	Manifests []plan.Object     `json:"manifests,omitempty"`
-	DependsOn []string          `json:"dependsOn"`
-	Labels    map[string]string `json:"labels"`
-	CRDs      string            `json:"crds"`
-	Scopes    map[string]string `json:"resourceScopes"`
-	Wait      bool              `json:"wait"`
-	Timeout   string            `json:"timeout,omitempty"`
-	Readiness []plan.Readiness  `json:"readiness"`
-	Prune     bool              `json:"prune"`
+	Enabled           bool                    `json:"enabled"`
+	Namespace         string                  `json:"namespace"`
+	Chart             *plan.Chart             `json:"chart,omitempty"`
+	Manifests         []plan.Object           `json:"manifests,omitempty"`
+	DependsOn         []string                `json:"dependsOn"`
+	Labels            map[string]string       `json:"labels"`
+	CRDs              string                  `json:"crds"`
+	Scopes            map[string]string       `json:"resourceScopes"`
+	Wait              bool                    `json:"wait"`
+	Timeout           string                  `json:"timeout,omitempty"`
+	Readiness         []plan.Readiness        `json:"readiness"`
+	Prune             bool                    `json:"prune"`
+	IgnoreDifferences []plan.IgnoreDifference `json:"ignoreDifferences"`
+}
+
+// waitOf is the Plan's form of a bundle's wait: nil for the default, true.
+func waitOf(wait bool) *bool {
+	if wait {
+		return nil
+	}
+	return &wait
+}
+
+// nilIfEmpty returns nil for an empty slice, so the Plan leaves it out.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // bundleKey identifies a bundle of a cluster.
@@ -183,6 +201,7 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 			Context:     cc.Context,
 			Kubeconfig:  cc.Kubeconfig,
 			KubeVersion: cc.KubeVersion,
+			GitOps:      cc.GitOps,
 			Batches:     []plan.Batch{},
 		}
 		disabled := map[string]bool{}
@@ -215,14 +234,19 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 					labels = nil
 				}
 				batch.Bundles = append(batch.Bundles, plan.Bundle{
-					Name:           bn,
-					Namespace:      bb.Namespace,
-					Chart:          bb.Chart,
-					Manifests:      bb.Manifests,
-					DependsOn:      deps,
-					Labels:         labels,
-					CRDs:           bb.CRDs,
-					ResourceScopes: bb.Scopes,
+					Name:              bn,
+					Namespace:         bb.Namespace,
+					Chart:             bb.Chart,
+					Manifests:         bb.Manifests,
+					DependsOn:         deps,
+					Labels:            labels,
+					CRDs:              bb.CRDs,
+					ResourceScopes:    bb.Scopes,
+					Wait:              waitOf(bb.Wait),
+					Timeout:           bb.Timeout,
+					Readiness:         nilIfEmpty(bb.Readiness),
+					Prune:             bb.Prune,
+					IgnoreDifferences: nilIfEmpty(bb.IgnoreDifferences),
 				})
 			}
 			c.Batches = append(c.Batches, batch)
@@ -232,6 +256,20 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 	})
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if g := v.LookupPath(cue.ParsePath("gitops")); g.Exists() {
+		if err := g.Validate(cue.Concrete(true)); err != nil {
+			problems = append(problems, formatErrorIn(err, v))
+		} else if raw, err := g.MarshalJSON(); err != nil {
+			problems = append(problems, formatError(err))
+		} else {
+			p.GitOps = &plan.GitOps{}
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(p.GitOps); err != nil {
+				return nil, nil, nil, fmt.Errorf("gitops: %w", err)
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return nil, nil, nil, errors.Join(problems...)

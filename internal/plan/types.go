@@ -12,7 +12,90 @@ const Kind = "Plan"
 type Plan struct {
 	APIVersion string    `json:"apiVersion"`
 	Kind       string    `json:"kind"`
-	Clusters   []Cluster `json:"clusters"`
+	// GitOps says where GitOps outputs live and how their engines are set
+	// up; nil means the defaults of GitOps.
+	GitOps   *GitOps   `json:"gitops,omitempty"`
+	Clusters []Cluster `json:"clusters"`
+}
+
+// GitOps describes the Git repository GitOps outputs are pushed to and the
+// engines that read them. Empty fields take the defaults named below.
+type GitOps struct {
+	// Repo is the URL of the Git repository the output is pushed to.
+	// Argo CD Applications and the Fleet GitRepo need it.
+	Repo string `json:"repo,omitempty"`
+	// Revision is the branch, tag or commit the engines follow (default HEAD).
+	Revision string `json:"revision,omitempty"`
+	// Path is the directory of the output inside the repository (default
+	// the repository's root).
+	Path string `json:"path,omitempty"`
+	// Fleet configures the Rancher Fleet output.
+	Fleet *FleetGitOps `json:"fleet,omitempty"`
+	// ArgoCD configures the Argo CD output.
+	ArgoCD *ArgoCDGitOps `json:"argocd,omitempty"`
+	// Flux configures the Flux output.
+	Flux *FluxGitOps `json:"flux,omitempty"`
+}
+
+// FleetGitOps configures the Rancher Fleet output.
+type FleetGitOps struct {
+	// GitRepo is the name of the GitRepo that reads the output (default
+	// wookie); Fleet derives bundle names from it.
+	GitRepo string `json:"gitRepo,omitempty"`
+	// Namespace is the GitRepo's namespace (default fleet-default;
+	// fleet-local for Fleet's own cluster).
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// ArgoCDGitOps configures the Argo CD output.
+type ArgoCDGitOps struct {
+	// Namespace is where Argo CD runs and its Applications live (default
+	// argocd).
+	Namespace string `json:"namespace,omitempty"`
+	// Project is the AppProject of every Application (default default).
+	Project string `json:"project,omitempty"`
+}
+
+// FluxGitOps configures the Flux output.
+type FluxGitOps struct {
+	// Namespace is where Flux runs and its Kustomizations live (default
+	// flux-system).
+	Namespace string `json:"namespace,omitempty"`
+	// SourceKind and SourceName name the Flux source holding the output
+	// (default GitRepository flux-system, the one flux bootstrap makes).
+	SourceKind string `json:"sourceKind,omitempty"`
+	SourceName string `json:"sourceName,omitempty"`
+}
+
+// ClusterGitOps says how GitOps engines address one cluster.
+type ClusterGitOps struct {
+	// Fleet selects the Fleet cluster.
+	Fleet *FleetCluster `json:"fleet,omitempty"`
+	// ArgoCD is the Argo CD destination.
+	ArgoCD *ArgoCDCluster `json:"argocd,omitempty"`
+	// Flux says how Flux reaches the cluster.
+	Flux *FluxCluster `json:"flux,omitempty"`
+}
+
+// FleetCluster selects a cluster registered with Fleet: by labels when
+// ClusterSelector is set, else by name (default: the cluster's name).
+type FleetCluster struct {
+	ClusterName     string            `json:"clusterName,omitempty"`
+	ClusterSelector map[string]string `json:"clusterSelector,omitempty"`
+}
+
+// ArgoCDCluster is the Argo CD destination of a cluster: Server (an API
+// server URL, https://kubernetes.default.svc for Argo CD's own cluster)
+// when set, else the registered cluster Name (default: the cluster's name).
+type ArgoCDCluster struct {
+	Server string `json:"server,omitempty"`
+	Name   string `json:"name,omitempty"`
+}
+
+// FluxCluster says how Flux reaches a cluster: empty when Flux runs in it,
+// or the Secret holding a kubeconfig for a cluster managed from another.
+type FluxCluster struct {
+	KubeConfigSecret string `json:"kubeConfigSecret,omitempty"`
 }
 
 // Cluster is one Kubernetes cluster and everything deployed to it.
@@ -28,6 +111,9 @@ type Cluster struct {
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// KubeVersion is the Kubernetes version rendering assumes, e.g. "1.31.4".
 	KubeVersion string `json:"kubeVersion"`
+	// GitOps says how GitOps engines address the cluster; nil means by its
+	// name.
+	GitOps *ClusterGitOps `json:"gitops,omitempty"`
 	// Batches are the cluster's batches in deploy order.
 	Batches []Batch `json:"batches"`
 }
@@ -83,6 +169,22 @@ type Bundle struct {
 	// Prune lets `wookie deploy --prune` delete this bundle's CRDs,
 	// Namespaces and PersistentVolumeClaims, which it otherwise keeps.
 	Prune bool `json:"prune,omitempty"`
+	// IgnoreDifferences are fields of the bundle's objects that something
+	// in the cluster changes at run time (a webhook's caBundle), which
+	// GitOps engines must not report as drift.
+	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
+}
+
+// IgnoreDifference names fields of one object, as JSON pointers, that are
+// changed at run time.
+type IgnoreDifference struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	// Namespace is the object's namespace; empty for cluster-scoped objects
+	// and for objects in the bundle's namespace.
+	Namespace    string   `json:"namespace,omitempty"`
+	JSONPointers []string `json:"jsonPointers"`
 }
 
 // Readiness is a readiness rule for one kind: CEL expressions over the

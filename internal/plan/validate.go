@@ -52,6 +52,7 @@ func validate(p *Plan) Errors {
 	if p.Kind != Kind {
 		v.add(Error{Field: "kind", Msg: wrongValue(quote(p.Kind), Kind)})
 	}
+	v.gitops(p.GitOps)
 	names := map[string]int{}
 	for i := range p.Clusters {
 		c := &p.Clusters[i]
@@ -100,6 +101,7 @@ func (v *validator) cluster(c *Cluster, cname string) {
 			Msg: fmt.Sprintf("%q is not a version MAJOR.MINOR.PATCH (e.g. 1.31.4)", c.KubeVersion)})
 	}
 
+	v.clusterGitOps(c.GitOps, cname)
 	batchNames := map[string]int{}
 	bundles := map[string][]bundleRef{}
 	for bi := range c.Batches {
@@ -169,6 +171,9 @@ func (v *validator) bundle(at Error, u *Bundle) {
 		for _, e := range chartProblems(u.Chart) {
 			with(e[0], e[1])
 		}
+	}
+	for _, e := range ignoreDifferenceProblems(u.IgnoreDifferences) {
+		with(e[0], e[1])
 	}
 	for i, m := range u.Manifests {
 		for _, msg := range objectProblems(m) {

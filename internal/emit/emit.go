@@ -1,0 +1,235 @@
+package emit
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"wookie.dev/wookie/internal/atomicfile"
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/render"
+)
+
+// The output formats of Write.
+const (
+	FormatManifests = "manifests"
+	FormatFleet     = "fleet"
+	FormatHelmfile  = "helmfile"
+	FormatArgoCD    = "argocd"
+	FormatFlux      = "flux"
+)
+
+// Formats lists every output format, the default first.
+var Formats = []string{FormatManifests, FormatFleet, FormatHelmfile, FormatArgoCD, FormatFlux}
+
+// The modes of the Fleet and Flux outputs.
+const (
+	// ModeRendered writes the manifests wookie rendered: deterministic and
+	// reviewable in Git.
+	ModeRendered = "rendered"
+	// ModeChart writes chart references with values, so the engine pulls
+	// and renders the charts itself.
+	ModeChart = "chart"
+)
+
+// Options choose an output format and its variants.
+type Options struct {
+	// Format is one of Formats; empty means FormatManifests.
+	Format string
+	// FleetMode is ModeRendered (default) or ModeChart.
+	FleetMode string
+	// FleetBundles adds Fleet Bundle resources with the manifests embedded,
+	// for users who apply Bundles directly.
+	FleetBundles bool
+	// FluxMode is ModeRendered (default) or ModeChart.
+	FluxMode string
+	// Repo, Revision and Path override the Plan's gitops settings when set.
+	Repo, Revision, Path string
+}
+
+// Tree is an output in memory: file contents by slash path.
+type Tree map[string][]byte
+
+// Build makes the output of format opts.Format for p and r in memory. It
+// checks everything first, so an error means nothing is to be written; the
+// warnings are notes for the user.
+func Build(p *plan.Plan, r *render.Result, opts Options) (Tree, []string, error) {
+	s, err := newSite(p, r, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch opts.Format {
+	case "", FormatManifests:
+		err = s.manifests()
+	case FormatFleet:
+		err = s.fleet()
+	case FormatHelmfile:
+		err = s.helmfile()
+	case FormatArgoCD:
+		err = s.argocd()
+	case FormatFlux:
+		err = s.flux()
+	default:
+		return nil, nil, fmt.Errorf("unknown format %q: want one of %s", opts.Format, strings.Join(Formats, ", "))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.tree, s.warnings, nil
+}
+
+// Write builds the output of format opts.Format and writes it to dir,
+// replacing dir whole and atomically: on error the previous tree is left
+// as it was and nothing is written.
+func Write(dir string, p *plan.Plan, r *render.Result, opts Options) ([]string, error) {
+	t, warnings, err := Build(p, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return warnings, WriteTree(dir, t)
+}
+
+// WriteTree writes t to dir, replacing dir whole and atomically.
+func WriteTree(dir string, t Tree) error {
+	return atomicfile.ReplaceDir(dir, func(tmp string) error {
+		for _, name := range slices.Sorted(maps.Keys(t)) {
+			file := filepath.Join(tmp, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(file, t[name], 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Manifests writes r as the directory tree dir/<cluster>/<batch>/<bundle>.yaml
+// with dir/<cluster>/plan.yaml, the part of p that made the cluster. The
+// tree replaces dir whole and atomically: nothing stale stays, and on error
+// the previous tree is left as it was.
+func Manifests(dir string, p *plan.Plan, r *render.Result) error {
+	_, err := Write(dir, p, r, Options{Format: FormatManifests})
+	return err
+}
+
+// site is one output being built: the Plan, the rendered result, the
+// dependency graph of every cluster and the files written so far.
+type site struct {
+	plan     *plan.Plan
+	result   *render.Result
+	opts     Options
+	gitops   plan.GitOps
+	clusters []*clusterGraph
+	tree     Tree
+	warnings []string
+}
+
+func newSite(p *plan.Plan, r *render.Result, opts Options) (*site, error) {
+	if len(p.Clusters) != len(r.Clusters) {
+		return nil, fmt.Errorf("the rendered result has %d clusters, the Plan %d", len(r.Clusters), len(p.Clusters))
+	}
+	s := &site{plan: p, result: r, opts: opts, tree: Tree{}, gitops: gitopsDefaults(p.GitOps, opts)}
+	if err := checkPath(s.gitops.Path); err != nil {
+		return nil, err
+	}
+	for i := range p.Clusters {
+		g, err := newClusterGraph(&p.Clusters[i], &r.Clusters[i])
+		if err != nil {
+			return nil, err
+		}
+		s.clusters = append(s.clusters, g)
+	}
+	return s, nil
+}
+
+// checkPath checks a repository path given with --git-path.
+func checkPath(p string) error {
+	if p == "" {
+		return nil
+	}
+	if path.IsAbs(p) || slices.Contains(strings.Split(p, "/"), "..") {
+		return fmt.Errorf("git path %q: want a relative path inside the repository, without ..", p)
+	}
+	return nil
+}
+
+// gitopsDefaults fills in the defaults of every GitOps setting, with the
+// overrides of opts.
+func gitopsDefaults(in *plan.GitOps, opts Options) plan.GitOps {
+	var g plan.GitOps
+	if in != nil {
+		g = *in
+	}
+	g.Fleet = &plan.FleetGitOps{GitRepo: "wookie", Namespace: "fleet-default"}
+	if in != nil && in.Fleet != nil {
+		g.Fleet.GitRepo = or(in.Fleet.GitRepo, g.Fleet.GitRepo)
+		g.Fleet.Namespace = or(in.Fleet.Namespace, g.Fleet.Namespace)
+	}
+	g.ArgoCD = &plan.ArgoCDGitOps{Namespace: "argocd", Project: "default"}
+	if in != nil && in.ArgoCD != nil {
+		g.ArgoCD.Namespace = or(in.ArgoCD.Namespace, g.ArgoCD.Namespace)
+		g.ArgoCD.Project = or(in.ArgoCD.Project, g.ArgoCD.Project)
+	}
+	g.Flux = &plan.FluxGitOps{Namespace: "flux-system", SourceKind: "GitRepository", SourceName: "flux-system"}
+	if in != nil && in.Flux != nil {
+		g.Flux.Namespace = or(in.Flux.Namespace, g.Flux.Namespace)
+		g.Flux.SourceKind = or(in.Flux.SourceKind, g.Flux.SourceKind)
+		g.Flux.SourceName = or(in.Flux.SourceName, g.Flux.SourceName)
+	}
+	g.Repo = or(opts.Repo, g.Repo)
+	g.Revision = or(opts.Revision, or(g.Revision, "HEAD"))
+	g.Path = strings.Trim(path.Clean("/"+or(opts.Path, g.Path)), "/")
+	return g
+}
+
+// or returns a, or b when a is empty.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// repoPath is the path of rel (a slash path inside the output) from the
+// repository's root.
+func (s *site) repoPath(rel string) string {
+	if s.gitops.Path == "" {
+		return rel
+	}
+	return s.gitops.Path + "/" + rel
+}
+
+// put adds a file to the output.
+func (s *site) put(name string, data []byte) {
+	s.tree[name] = data
+}
+
+// warnf adds a note for the user.
+func (s *site) warnf(format string, args ...any) {
+	s.warnings = append(s.warnings, fmt.Sprintf(format, args...))
+}
+
+// putPlan writes the part of the Plan that made the cluster at name's
+// directory.
+func (s *site) putPlan(name string) error {
+	cluster := path.Dir(name)
+	for i := range s.plan.Clusters {
+		if s.plan.Clusters[i].Name != cluster {
+			continue
+		}
+		one := &plan.Plan{APIVersion: s.plan.APIVersion, Kind: s.plan.Kind, GitOps: s.plan.GitOps, Clusters: []plan.Cluster{s.plan.Clusters[i]}}
+		data, err := plan.EncodeYAML(one)
+		if err != nil {
+			return err
+		}
+		s.put(name, data)
+		return nil
+	}
+	return fmt.Errorf("cluster %s is not in the Plan", cluster)
+}

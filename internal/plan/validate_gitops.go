@@ -1,0 +1,98 @@
+package plan
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
+)
+
+// gitops checks the Plan's GitOps settings.
+func (v *validator) gitops(g *GitOps) {
+	if g == nil {
+		return
+	}
+	at := func(field, msg string) { v.add(Error{Field: "gitops." + field, Msg: msg}) }
+	if strings.ContainsAny(g.Repo, " \t\n") {
+		at("repo", fmt.Sprintf("%q is not a Git repository URL", g.Repo))
+	}
+	if strings.HasPrefix(g.Path, "/") || slices.Contains(strings.Split(g.Path, "/"), "..") {
+		at("path", fmt.Sprintf("%q: want a relative path inside the repository, without ..", g.Path))
+	}
+	optionalLabel := func(field, value string) {
+		if value != "" {
+			v.dnsLabel(Error{Field: "gitops." + field}, value)
+		}
+	}
+	if f := g.Fleet; f != nil {
+		optionalLabel("fleet.gitRepo", f.GitRepo)
+		optionalLabel("fleet.namespace", f.Namespace)
+	}
+	if a := g.ArgoCD; a != nil {
+		optionalLabel("argocd.namespace", a.Namespace)
+		optionalLabel("argocd.project", a.Project)
+	}
+	if f := g.Flux; f != nil {
+		optionalLabel("flux.namespace", f.Namespace)
+		optionalLabel("flux.sourceName", f.SourceName)
+		switch f.SourceKind {
+		case "", "GitRepository", "OCIRepository", "Bucket":
+		default:
+			at("flux.sourceKind", fmt.Sprintf("%q: want GitRepository, OCIRepository or Bucket", f.SourceKind))
+		}
+	}
+}
+
+// clusterGitOps checks how GitOps engines address cluster cname.
+func (v *validator) clusterGitOps(g *ClusterGitOps, cname string) {
+	if g == nil {
+		return
+	}
+	at := func(field, msg string) { v.add(Error{Cluster: cname, Field: "gitops." + field, Msg: msg}) }
+	if f := g.Fleet; f != nil {
+		if f.ClusterName != "" {
+			v.dnsLabel(Error{Cluster: cname, Field: "gitops.fleet.clusterName"}, f.ClusterName)
+		}
+		for _, k := range slices.Sorted(maps.Keys(f.ClusterSelector)) {
+			if errs := content.IsLabelKey(k); len(errs) > 0 {
+				at("fleet.clusterSelector", fmt.Sprintf("key %q: %s", k, strings.Join(errs, "; ")))
+			}
+			if errs := content.IsLabelValue(f.ClusterSelector[k]); len(errs) > 0 {
+				at("fleet.clusterSelector", fmt.Sprintf("value %q of key %q: %s", f.ClusterSelector[k], k, strings.Join(errs, "; ")))
+			}
+		}
+	}
+	if a := g.ArgoCD; a != nil {
+		if a.Server != "" && !strings.HasPrefix(a.Server, "https://") && !strings.HasPrefix(a.Server, "http://") {
+			at("argocd.server", fmt.Sprintf("%q: want the API server's URL, https://...", a.Server))
+		}
+	}
+	if f := g.Flux; f != nil && f.KubeConfigSecret != "" {
+		v.dnsLabel(Error{Cluster: cname, Field: "gitops.flux.kubeConfigSecret"}, f.KubeConfigSecret)
+	}
+}
+
+// ignoreDifferenceProblems returns the problems of a bundle's
+// ignoreDifferences as (field, message) pairs.
+func ignoreDifferenceProblems(ds []IgnoreDifference) [][2]string {
+	var out [][2]string
+	for i, d := range ds {
+		field := fmt.Sprintf("ignoreDifferences[%d]", i)
+		for _, req := range [][2]string{{"apiVersion", d.APIVersion}, {"kind", d.Kind}, {"name", d.Name}} {
+			if req[1] == "" {
+				out = append(out, [2]string{field, req[0] + " is required"})
+			}
+		}
+		if len(d.JSONPointers) == 0 {
+			out = append(out, [2]string{field, "jsonPointers: want at least one JSON pointer such as /webhooks/0/clientConfig/caBundle"})
+		}
+		for _, p := range d.JSONPointers {
+			if !strings.HasPrefix(p, "/") {
+				out = append(out, [2]string{field, fmt.Sprintf("jsonPointers: %q is not a JSON pointer (it starts with /)", p)})
+			}
+		}
+	}
+	return out
+}
