@@ -3,4 +3,3 @@ package emit
 func (s *site) helmfile() error { return nil }
 func (s *site) argocd() error   { return nil }
 func (s *site) flux() error     { return nil }
-func (s *site) fleet() error    { return nil }

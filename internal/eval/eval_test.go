@@ -194,3 +194,62 @@ clusters: "wookie-local": batches: crds: bundles: istiod: {}
 		})
 	}
 }
+
+// TestBundleSettings: every bundle setting of the config reaches the Plan
+// (wait, timeout, readiness and prune once did not), and the GitOps
+// settings with their defaults.
+func TestBundleSettings(t *testing.T) {
+	dir, names := writeFiles(t, [][2]string{{"wookie.cue", base + `
+gitops: repo: "https://git.example.org/deploy.git"
+gitops: fleet: namespace: "fleet-local"
+clusters: "wookie-local": gitops: fleet: clusterName: "local"
+clusters: "wookie-local": batches: services: bundles: db: {
+	namespace: "wookie"
+	manifests: [{apiVersion: "example.org/v1", kind: "Database", metadata: name: "db"}]
+	wait:    false
+	timeout: "90s"
+	prune:   true
+	readiness: [{apiVersion: "example.org/v1", kind: "Database", current: "status.state == 'ready'"}]
+	resourceScopes: "Database.example.org": "Namespaced"
+}
+`}})
+	res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Plan.Clusters[0]
+	var db *plan.Bundle
+	for bi := range c.Batches {
+		for ui := range c.Batches[bi].Bundles {
+			if c.Batches[bi].Bundles[ui].Name == "db" {
+				db = &c.Batches[bi].Bundles[ui]
+			}
+		}
+	}
+	if db == nil {
+		t.Fatal("no bundle db")
+	}
+	no := false
+	want := plan.Bundle{
+		Name: "db", Namespace: "wookie",
+		Manifests:      []plan.Object{{"apiVersion": "example.org/v1", "kind": "Database", "metadata": map[string]any{"name": "db"}}},
+		ResourceScopes: map[string]string{"Database.example.org": "Namespaced"},
+		Wait:           &no, Timeout: "90s", Prune: true,
+		Readiness: []plan.Readiness{{APIVersion: "example.org/v1", Kind: "Database", Current: "status.state == 'ready'"}},
+	}
+	if diff := cmp.Diff(want, *db); diff != "" {
+		t.Errorf("bundle db (-want +got):\n%s", diff)
+	}
+	wantGitOps := &plan.GitOps{
+		Repo: "https://git.example.org/deploy.git", Revision: "HEAD",
+		Fleet:  &plan.FleetGitOps{GitRepo: "wookie", Namespace: "fleet-local"},
+		ArgoCD: &plan.ArgoCDGitOps{Namespace: "argocd", Project: "default"},
+		Flux:   &plan.FluxGitOps{Namespace: "flux-system", SourceKind: "GitRepository", SourceName: "flux-system"},
+	}
+	if diff := cmp.Diff(wantGitOps, res.Plan.GitOps); diff != "" {
+		t.Errorf("gitops (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(&plan.ClusterGitOps{Fleet: &plan.FleetCluster{ClusterName: "local"}}, c.GitOps); diff != "" {
+		t.Errorf("cluster gitops (-want +got):\n%s", diff)
+	}
+}

@@ -381,6 +381,43 @@ func TestNormalizeValidation(t *testing.T) {
 				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "namespace", Msg: "required"},
 			},
 		},
+		{
+			name: "gitops settings valid",
+			mutate: func(p plan) {
+				p.GitOps = &GitOps{Repo: "https://git.example.org/x.git", Path: "deploy/prod", Fleet: &FleetGitOps{GitRepo: "stack"}, Flux: &FluxGitOps{SourceKind: "OCIRepository"}}
+				p.cluster.GitOps = &ClusterGitOps{Fleet: &FleetCluster{ClusterSelector: map[string]string{"env": "prod"}}, ArgoCD: &ArgoCDCluster{Server: "https://kubernetes.default.svc"}}
+				p.istiod.IgnoreDifferences = []IgnoreDifference{{APIVersion: "v1", Kind: "ConfigMap", Name: "x", JSONPointers: []string{"/data"}}}
+			},
+		},
+		{
+			name: "gitops settings invalid",
+			mutate: func(p plan) {
+				p.GitOps = &GitOps{Repo: "not a url", Path: "../up", Fleet: &FleetGitOps{GitRepo: "Stack"}, Flux: &FluxGitOps{SourceKind: "HelmRepository"}}
+				p.cluster.GitOps = &ClusterGitOps{Fleet: &FleetCluster{ClusterName: "x_y", ClusterSelector: map[string]string{"env": "a b"}}, ArgoCD: &ArgoCDCluster{Server: "10.0.0.1:6443"}, Flux: &FluxCluster{KubeConfigSecret: "Secret"}}
+			},
+			want: Errors{
+				{Field: "gitops.fleet.gitRepo", Msg: notLabel("Stack")},
+				{Field: "gitops.flux.sourceKind", Msg: `"HelmRepository": want GitRepository, OCIRepository or Bucket`},
+				{Field: "gitops.path", Msg: `"../up": want a relative path inside the repository, without ..`},
+				{Field: "gitops.repo", Msg: `"not a url" is not a Git repository URL`},
+				{Cluster: cl, Field: "gitops.argocd.server", Msg: `"10.0.0.1:6443": want the API server's URL, https://...`},
+				{Cluster: cl, Field: "gitops.fleet.clusterName", Msg: notLabel("x_y")},
+				{Cluster: cl, Field: "gitops.fleet.clusterSelector", Msg: `value "a b" of key "env": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
+				{Cluster: cl, Field: "gitops.flux.kubeConfigSecret", Msg: notLabel("Secret")},
+			},
+		},
+		{
+			name: "ignoreDifferences invalid",
+			mutate: func(p plan) {
+				p.istiod.IgnoreDifferences = []IgnoreDifference{{Kind: "ConfigMap", JSONPointers: []string{"data"}}, {APIVersion: "v1", Kind: "ConfigMap", Name: "x"}}
+			},
+			want: Errors{
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "ignoreDifferences[0]", Msg: "apiVersion is required"},
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "ignoreDifferences[0]", Msg: `jsonPointers: "data" is not a JSON pointer (it starts with /)`},
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "ignoreDifferences[0]", Msg: "name is required"},
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "ignoreDifferences[1]", Msg: "jsonPointers: want at least one JSON pointer such as /webhooks/0/clientConfig/caBundle"},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

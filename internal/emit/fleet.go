@@ -1,0 +1,331 @@
+package emit
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/render"
+)
+
+// fleetCompressAt is the size of a marshalled Bundle from which fleet
+// apply compresses its resources; --fleet-bundles does the same.
+const fleetCompressAt = 1_000_000
+
+// fleetYAML is the part of Fleet's fleet.yaml that wookie writes.
+type fleetYAML struct {
+	Name                 string            `json:"name,omitempty"`
+	Labels               map[string]string `json:"labels,omitempty"`
+	DefaultNamespace     string            `json:"defaultNamespace"`
+	Helm                 *fleetHelm        `json:"helm,omitempty"`
+	Diff                 *fleetDiff        `json:"diff,omitempty"`
+	DependsOn            []fleetDependsOn  `json:"dependsOn,omitempty"`
+	TargetCustomizations []fleetTarget     `json:"targetCustomizations,omitempty"`
+	Targets              []fleetTarget     `json:"targets,omitempty"`
+	Resources            []fleetResource   `json:"resources,omitempty"`
+}
+
+type fleetHelm struct {
+	ReleaseName       string      `json:"releaseName"`
+	Repo              string      `json:"repo,omitempty"`
+	Chart             string      `json:"chart,omitempty"`
+	Version           string      `json:"version,omitempty"`
+	Values            plan.Object `json:"values,omitempty"`
+	DisablePreProcess bool        `json:"disablePreProcess,omitempty"`
+}
+
+type fleetDiff struct {
+	ComparePatches []fleetComparePatch `json:"comparePatches"`
+}
+
+type fleetComparePatch struct {
+	APIVersion   string   `json:"apiVersion"`
+	Kind         string   `json:"kind"`
+	Name         string   `json:"name"`
+	Namespace    string   `json:"namespace,omitempty"`
+	JSONPointers []string `json:"jsonPointers"`
+}
+
+type fleetDependsOn struct {
+	Name string `json:"name"`
+}
+
+type fleetTarget struct {
+	Name            string         `json:"name"`
+	ClusterName     string         `json:"clusterName,omitempty"`
+	ClusterSelector *labelSelector `json:"clusterSelector,omitempty"`
+	DoNotDeploy     bool           `json:"doNotDeploy,omitempty"`
+}
+
+type labelSelector struct {
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+}
+
+type fleetResource struct {
+	Name     string `json:"name"`
+	Content  string `json:"content"`
+	Encoding string `json:"encoding,omitempty"`
+}
+
+// fleet builds the Fleet GitRepo layout: per bundle a directory
+// <cluster>/<batch>/<bundle> with fleet.yaml and, unless Fleet renders the
+// chart itself, manifests.yaml; gitrepo.yaml at the root when the
+// repository is known; with --fleet-bundles, bundles/<cluster>.yaml.
+func (s *site) fleet() error {
+	mode := or(s.opts.FleetMode, ModeRendered)
+	if mode != ModeRendered && mode != ModeChart {
+		return fmt.Errorf("fleet: mode %q: want %s or %s", mode, ModeRendered, ModeChart)
+	}
+	if s.opts.FleetBundles && mode == ModeChart {
+		return fmt.Errorf("fleet: --fleet-bundles embeds the rendered manifests, and a Bundle written by hand cannot pull a chart: use it with --fleet-mode rendered")
+	}
+	for _, g := range s.clusters {
+		names, err := s.fleetNames(g)
+		if err != nil {
+			return err
+		}
+		target, err := fleetClusterTarget(g)
+		if err != nil {
+			return err
+		}
+		var bundles [][]byte
+		for _, n := range g.nodes {
+			fy, manifests, err := s.fleetBundle(g, n, names, mode)
+			if err != nil {
+				return fmt.Errorf("cluster %s: bundle %s: fleet: %w", g.name, n.name, err)
+			}
+			file := fy
+			file.TargetCustomizations = []fleetTarget{target, {Name: "others", ClusterSelector: &labelSelector{}, DoNotDeploy: true}}
+			data, err := yaml.Marshal(file)
+			if err != nil {
+				return err
+			}
+			dir := n.dir(g.name)
+			s.put(dir+"/fleet.yaml", data)
+			if manifests != nil {
+				s.put(dir+"/manifests.yaml", manifests)
+			}
+			if s.opts.FleetBundles {
+				b, err := s.fleetBundleResource(names[n.name], fy, target, manifests)
+				if err != nil {
+					return fmt.Errorf("cluster %s: bundle %s: fleet: %w", g.name, n.name, err)
+				}
+				bundles = append(bundles, b)
+			}
+		}
+		if s.opts.FleetBundles {
+			s.put("bundles/"+g.name+".yaml", joinDocs(bundles))
+		}
+	}
+	return s.fleetGitRepo()
+}
+
+// fleetNames returns the Fleet bundle name of every bundle of g and
+// checks they are distinct. A bundle's name is what Fleet derives from
+// the GitRepo's name and the directory; where that derivation cuts the
+// name and adds a checksum, fleet.yaml gives a shorter readable one.
+func (s *site) fleetNames(g *clusterGraph) (map[string]string, error) {
+	names := map[string]string{}
+	owner := map[string]string{}
+	for _, n := range g.nodes {
+		name := FleetBundleName(s.gitops.Fleet.GitRepo + "/" + s.repoPath(n.dir(g.name)))
+		if name != strings.ReplaceAll(s.gitops.Fleet.GitRepo+"-"+s.repoPath(n.dir(g.name)), "/", "-") {
+			name = FleetBundleName(s.gitops.Fleet.GitRepo + "-" + g.name + "-" + n.name)
+		}
+		if other, dup := owner[name]; dup {
+			return nil, fmt.Errorf("cluster %s: bundles %s and %s get the same Fleet bundle name %s: rename one", g.name, other, n.name, name)
+		}
+		owner[name] = n.name
+		names[n.name] = name
+	}
+	return names, nil
+}
+
+// fleetExplicitName reports whether fleet.yaml must name the bundle: when
+// Fleet's own derivation gives something else.
+func (s *site) fleetExplicitName(g *clusterGraph, n *node, name string) bool {
+	return FleetBundleName(s.gitops.Fleet.GitRepo+"/"+s.repoPath(n.dir(g.name))) != name
+}
+
+// fleetClusterTarget is the target customization that selects g's
+// cluster.
+func fleetClusterTarget(g *clusterGraph) (fleetTarget, error) {
+	t := fleetTarget{Name: g.name, ClusterName: g.name}
+	if gc := g.cluster.GitOps; gc != nil && gc.Fleet != nil {
+		if len(gc.Fleet.ClusterSelector) > 0 {
+			t.ClusterName = ""
+			t.ClusterSelector = &labelSelector{MatchLabels: gc.Fleet.ClusterSelector}
+		} else if gc.Fleet.ClusterName != "" {
+			t.ClusterName = gc.Fleet.ClusterName
+		}
+	}
+	return t, nil
+}
+
+// fleetBundle returns the fleet.yaml of n (without targets) and its
+// manifests, nil when Fleet renders the chart.
+func (s *site) fleetBundle(g *clusterGraph, n *node, names map[string]string, mode string) (fleetYAML, []byte, error) {
+	fy := fleetYAML{
+		Labels: map[string]string{
+			"wookie.dev/cluster": g.name,
+			"wookie.dev/batch":   n.batch,
+			"wookie.dev/bundle":  n.name,
+		},
+		DefaultNamespace: n.namespace,
+		Helm:             &fleetHelm{ReleaseName: n.name},
+	}
+	if s.fleetExplicitName(g, n, names[n.name]) {
+		fy.Name = names[n.name]
+	}
+	if len(n.name) > maxFleetName {
+		return fy, nil, fmt.Errorf("the name is %d characters; Fleet installs a bundle as a Helm release, whose name is at most %d", len(n.name), maxFleetName)
+	}
+	for _, d := range n.deps {
+		fy.DependsOn = append(fy.DependsOn, fleetDependsOn{Name: names[d]})
+	}
+	if n.plan != nil {
+		for _, d := range n.plan.IgnoreDifferences {
+			if fy.Diff == nil {
+				fy.Diff = &fleetDiff{}
+			}
+			fy.Diff.ComparePatches = append(fy.Diff.ComparePatches, fleetComparePatch{
+				APIVersion: d.APIVersion, Kind: d.Kind, Name: d.Name, Namespace: d.Namespace, JSONPointers: d.JSONPointers,
+			})
+		}
+	}
+	if mode == ModeChart && n.plan != nil && n.plan.Chart != nil {
+		if s.fleetChart(g, n, fy.Helm) {
+			return fy, nil, nil
+		}
+	}
+	data, err := render.MarshalYAML(n.bundle.Objects)
+	if err != nil {
+		return fy, nil, err
+	}
+	return fy, data, nil
+}
+
+// fleetChart points h at n's chart so that Fleet pulls and renders it, and
+// reports whether it could: a chart from a local path stays rendered.
+func (s *site) fleetChart(g *clusterGraph, n *node, h *fleetHelm) bool {
+	ch := n.plan.Chart
+	switch {
+	case strings.HasPrefix(ch.Repo, "oci://"):
+		h.Chart = strings.TrimSuffix(ch.Repo, "/") + "/" + ch.Name
+	case strings.HasPrefix(ch.Repo, "https://") || strings.HasPrefix(ch.Repo, "http://"):
+		h.Repo = ch.Repo
+		h.Chart = ch.Name
+	default:
+		s.warnf("cluster %s: bundle %s: fleet: the chart comes from the local path %s, which Fleet cannot pull: its manifests are written rendered", g.name, n.name, ch.Repo)
+		return false
+	}
+	h.Version = ch.Version
+	h.Values = ch.Values
+	h.DisablePreProcess = containsPreProcess(ch.Values)
+	return true
+}
+
+// containsPreProcess reports whether any string in values holds "${",
+// which Fleet would read as its own template syntax.
+func containsPreProcess(values plan.Object) bool {
+	data, err := json.Marshal(values)
+	return err == nil && bytes.Contains(data, []byte("${"))
+}
+
+// fleetBundleResource is n as a Fleet Bundle resource with its manifests
+// embedded, compressed like fleet apply does when the Bundle is large.
+func (s *site) fleetBundleResource(name string, fy fleetYAML, target fleetTarget, manifests []byte) ([]byte, error) {
+	spec := fy
+	spec.Name, spec.Labels = "", nil
+	spec.Targets = []fleetTarget{target}
+	spec.Resources = []fleetResource{{Name: "manifests.yaml", Content: string(manifests)}}
+	bundle := map[string]any{
+		"apiVersion": "fleet.cattle.io/v1alpha1",
+		"kind":       "Bundle",
+		"metadata":   map[string]any{"name": name, "namespace": s.gitops.Fleet.Namespace, "labels": fy.Labels},
+		"spec":       spec,
+	}
+	data, err := yaml.Marshal(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < fleetCompressAt {
+		return data, nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := zw.Write(manifests); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	spec.Resources = []fleetResource{{Name: "manifests.yaml", Content: base64.StdEncoding.EncodeToString(buf.Bytes()), Encoding: "base64+gz"}}
+	bundle["spec"] = spec
+	return yaml.Marshal(bundle)
+}
+
+// fleetGitRepo writes gitrepo.yaml, a GitRepo reading every cluster's
+// directory, when the repository is known.
+func (s *site) fleetGitRepo() error {
+	if s.gitops.Repo == "" {
+		s.warnf("fleet: gitops.repo is not set, so gitrepo.yaml (the GitRepo that reads this output) is not written: set gitops.repo in the configuration or --git-repo")
+		return nil
+	}
+	spec := map[string]any{"repo": s.gitops.Repo}
+	if rev := s.gitops.Revision; rev != "" && rev != "HEAD" {
+		if commitRE.MatchString(rev) {
+			spec["revision"] = rev
+		} else {
+			spec["branch"] = rev
+		}
+	}
+	var paths []string
+	var targets []fleetTarget
+	for _, g := range s.clusters {
+		paths = append(paths, s.repoPath(g.name))
+		t, err := fleetClusterTarget(g)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	}
+	spec["paths"] = paths
+	spec["targets"] = targets
+	data, err := yaml.Marshal(map[string]any{
+		"apiVersion": "fleet.cattle.io/v1alpha1",
+		"kind":       "GitRepo",
+		"metadata":   map[string]any{"name": s.gitops.Fleet.GitRepo, "namespace": s.gitops.Fleet.Namespace},
+		"spec":       spec,
+	})
+	if err != nil {
+		return err
+	}
+	header := "# The Fleet GitRepo that deploys this output: kubectl apply -f gitrepo.yaml\n" +
+		"# (HEAD: Fleet follows the repository's default branch, master unless given.)\n"
+	if s.gitops.Revision != "HEAD" {
+		header = "# The Fleet GitRepo that deploys this output: kubectl apply -f gitrepo.yaml\n"
+	}
+	s.put("gitrepo.yaml", append([]byte(header), data...))
+	return nil
+}
+
+// joinDocs joins YAML documents into one stream.
+func joinDocs(docs [][]byte) []byte {
+	var b bytes.Buffer
+	for _, d := range docs {
+		b.WriteString("---\n")
+		b.Write(d)
+	}
+	return b.Bytes()
+}
+
+// commitRE matches a full Git commit hash.
+var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
