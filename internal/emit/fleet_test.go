@@ -6,6 +6,9 @@ import (
 	"encoding/base64"
 	"io"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -274,3 +277,130 @@ func splitDocs(stream []byte) []string {
 }
 
 var docSep = regexp.MustCompile(`(?m)^---\n`)
+
+// TestFleetWithPeer hands the Fleet output to Fleet's own CLI, built by
+// hack/peers/build.sh: `fleet apply -o -` reads the GitRepo layout the way
+// Fleet's gitjob does and prints the Bundles it would create, without
+// contacting a cluster (v0.12.0 needs only a loadable kubeconfig). The
+// Bundles must have the names wookie computed, the dependsOn, targets and
+// resources of the fleet.yaml files, for both modes' rendered bundles.
+func TestFleetWithPeer(t *testing.T) {
+	fleet := peerBinary(t, "fleet")
+	p, r := fixture(t)
+	tree, _, err := Build(p, r, Options{Format: FormatFleet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	// The fixture's gitops.path is "clusters": the output sits there.
+	if err := WriteTree(filepath.Join(repo, "clusters"), tree); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	// A loadable kubeconfig that is never contacted.
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: none, user: {}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]fleetApplied{}
+	// One run per bundle directory: fleet apply -o - writes the Bundles of
+	// one path without separators between them (v0.12.0).
+	for name := range tree {
+		if !strings.HasSuffix(name, "/fleet.yaml") {
+			continue
+		}
+		cmd := exec.Command(fleet, "apply", "-o", "-", "wookie", "clusters/"+strings.TrimSuffix(name, "/fleet.yaml"))
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "HOME="+t.TempDir())
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("fleet apply %s: %v\n%s", name, err, stderr.String())
+		}
+		var b fleetApplied
+		if err := yaml.Unmarshal(out, &b); err != nil {
+			t.Fatalf("fleet apply output: %v\n%s", err, out)
+		}
+		if b.Kind != "Bundle" {
+			t.Fatalf("fleet apply %s: printed a %s", name, b.Kind)
+		}
+		got[b.Metadata.Name] = b
+	}
+	want := 0
+	for name, data := range tree {
+		if !strings.HasSuffix(name, "/fleet.yaml") {
+			continue
+		}
+		want++
+		fy := readFleetYAML(t, data)
+		dir := strings.TrimSuffix(name, "/fleet.yaml")
+		fleetName := or(fy.Name, FleetBundleName("wookie/clusters/"+dir))
+		b, ok := got[fleetName]
+		if !ok {
+			t.Errorf("%s: Fleet made no bundle %s; it made %v", dir, fleetName, slices.Sorted(maps.Keys(got)))
+			continue
+		}
+		if diff := cmp.Diff(fy.DependsOn, b.Spec.DependsOn); diff != "" {
+			t.Errorf("%s: dependsOn (-wookie +fleet):\n%s", dir, diff)
+		}
+		if diff := cmp.Diff(fy.TargetCustomizations, b.Spec.Targets); diff != "" {
+			t.Errorf("%s: targets (-wookie +fleet):\n%s", dir, diff)
+		}
+		if b.Spec.DefaultNamespace != fy.DefaultNamespace || b.Spec.Helm == nil || b.Spec.Helm.ReleaseName != fy.Helm.ReleaseName {
+			t.Errorf("%s: defaultNamespace %q, helm %+v", dir, b.Spec.DefaultNamespace, b.Spec.Helm)
+		}
+		for k, v := range fy.Labels {
+			if b.Metadata.Labels[k] != v {
+				t.Errorf("%s: label %s=%q, want %q", dir, k, b.Metadata.Labels[k], v)
+			}
+		}
+		var manifests string
+		for _, res := range b.Spec.Resources {
+			if res.Name == "manifests.yaml" {
+				manifests = res.Content
+			}
+		}
+		if manifests != string(tree[dir+"/manifests.yaml"]) {
+			t.Errorf("%s: Fleet's resource manifests.yaml differs from wookie's", dir)
+		}
+	}
+	if len(got) != want {
+		t.Errorf("Fleet made %d bundles, wookie wrote %d fleet.yaml files", len(got), want)
+	}
+
+	// The GitRepo's paths as gitjob passes them: Fleet walks each and must
+	// find exactly the bundle directories, no stray root bundle.
+	cmd := exec.Command(fleet, "apply", "-o", "-", "wookie", "clusters/east", "clusters/west")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "HOME="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fleet apply: %v", err)
+	}
+	if n := len(regexp.MustCompile(`(?m)^kind: Bundle$`).FindAll(out, -1)); n != want {
+		t.Errorf("fleet apply on the GitRepo's paths made %d bundles, want %d", n, want)
+	}
+}
+
+// fleetApplied is the part of a Bundle printed by fleet apply that the
+// peer test compares.
+type fleetApplied struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		DefaultNamespace string           `json:"defaultNamespace"`
+		DependsOn        []fleetDependsOn `json:"dependsOn"`
+		Targets          []fleetTarget    `json:"targets"`
+		Resources        []fleetResource  `json:"resources"`
+		Helm             *fleetHelm       `json:"helm"`
+	} `json:"spec"`
+}
