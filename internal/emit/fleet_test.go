@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
+
+	"wookie.dev/wookie/internal/chart/charttest"
 )
 
 // readFleetYAML decodes a fleet.yaml strictly: a field wookie does not
@@ -297,14 +299,7 @@ func TestFleetWithPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	// A loadable kubeconfig that is never contacted.
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: none, user: {}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-`), 0o600); err != nil {
+	if err := os.WriteFile(kubeconfig, []byte(dummyKubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]fleetApplied{}
@@ -404,3 +399,59 @@ type fleetApplied struct {
 		Helm             *fleetHelm       `json:"helm"`
 	} `json:"spec"`
 }
+
+// TestFleetChartWithPeer: in chart mode Fleet pulls the chart itself. Its
+// CLI downloads the chart named by fleet.yaml from a chart repository on
+// 127.0.0.1 and embeds it in the Bundle, which proves repo, chart and
+// version are what Fleet understands.
+func TestFleetChartWithPeer(t *testing.T) {
+	fleet := peerBinary(t, "fleet")
+	repo := charttest.NewRepo(t, charttest.RepoOptions{},
+		charttest.Package(t, charttest.Chart{Name: "base", Version: "1.0.0", Files: map[string]string{"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base}\n"}}))
+	p, r := fixture(t)
+	p.Clusters[0].Batches[0].Bundles[0].Chart.Repo = repo.URL
+	tree, _, err := Build(p, r, Options{Format: FormatFleet, FleetMode: ModeChart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := WriteTree(filepath.Join(dir, "clusters"), tree); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(dummyKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fleet, "apply", "-o", "-", "wookie", "clusters/east/crds/base")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "HOME="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fleet apply: %v\n%s", err, stderr.String())
+	}
+	var b fleetApplied
+	if err := yaml.Unmarshal(out, &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Spec.Helm == nil || b.Spec.Helm.Chart != "base" || b.Spec.Helm.Version != "1.0.0" || b.Spec.Helm.Repo != repo.URL {
+		t.Errorf("helm options %+v", b.Spec.Helm)
+	}
+	var names []string
+	for _, res := range b.Spec.Resources {
+		names = append(names, res.Name)
+	}
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, ".chart/") && strings.HasSuffix(n, "/base/templates/cm.yaml") }) {
+		t.Errorf("Fleet did not embed the pulled chart: resources %q", names)
+	}
+}
+
+// dummyKubeconfig is a loadable kubeconfig that nothing contacts.
+const dummyKubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: none, user: {}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+`
