@@ -33,7 +33,7 @@ var formatCases = []formatCase{
 
 // repoAddr matches the address of the test chart repository, which
 // changes from run to run; goldens hold charts.test instead.
-var repoAddr = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+var repoAddr = regexp.MustCompile(`127\.0\.0\.1:[0-9]+|127-0-0-1-[0-9]+`)
 
 // TestRenderFormatsGolden renders the embedded default and
 // examples/two-clusters, with Istio-shaped test charts served by a chart
@@ -83,7 +83,12 @@ func TestRenderFormatsGolden(t *testing.T) {
 						}
 						tree := readTree(t, "out-"+fc.name)
 						for name, data := range tree {
-							tree[name] = repoAddr.ReplaceAllString(data, "charts.test")
+							tree[name] = repoAddr.ReplaceAllStringFunc(data, func(m string) string {
+								if strings.Contains(m, ":") {
+									return "charts.test"
+								}
+								return "charts-test"
+							})
 						}
 						if i == 1 {
 							if diff := cmp.Diff(got, tree); diff != "" {

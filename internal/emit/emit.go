@@ -134,10 +134,15 @@ func newSite(p *plan.Plan, r *render.Result, opts Options) (*site, error) {
 	if len(p.Clusters) != len(r.Clusters) {
 		return nil, fmt.Errorf("the rendered result has %d clusters, the Plan %d", len(r.Clusters), len(p.Clusters))
 	}
-	s := &site{plan: p, result: r, opts: opts, tree: Tree{}, gitops: gitopsDefaults(p.GitOps, opts)}
-	if err := checkPath(s.gitops.Path); err != nil {
+	if err := checkPath(opts.Path); err != nil {
 		return nil, err
 	}
+	if p.GitOps != nil {
+		if err := checkPath(p.GitOps.Path); err != nil {
+			return nil, err
+		}
+	}
+	s := &site{plan: p, result: r, opts: opts, tree: Tree{}, gitops: gitopsDefaults(p.GitOps, opts)}
 	for i := range p.Clusters {
 		g, err := newClusterGraph(&p.Clusters[i], &r.Clusters[i])
 		if err != nil {

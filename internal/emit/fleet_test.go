@@ -442,7 +442,9 @@ func TestFleetChartWithPeer(t *testing.T) {
 	for _, res := range b.Spec.Resources {
 		names = append(names, res.Name)
 	}
-	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, ".chart/") && strings.HasSuffix(n, "/base/templates/cm.yaml") }) {
+	if !slices.ContainsFunc(names, func(n string) bool {
+		return strings.HasPrefix(n, ".chart/") && strings.HasSuffix(n, "/base/templates/cm.yaml")
+	}) {
 		t.Errorf("Fleet did not embed the pulled chart: resources %q", names)
 	}
 }

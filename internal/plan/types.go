@@ -10,8 +10,8 @@ const Kind = "Plan"
 // After Normalize, clusters are sorted by name, batches are in deploy order
 // (priority, then name) and bundles inside a batch in dependency order.
 type Plan struct {
-	APIVersion string    `json:"apiVersion"`
-	Kind       string    `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
 	// GitOps says where GitOps outputs live and how their engines are set
 	// up; nil means the defaults of GitOps.
 	GitOps   *GitOps   `json:"gitops,omitempty"`
