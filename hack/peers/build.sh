@@ -265,6 +265,26 @@ scratch_build() {
 		lines+=("$line")
 	done < <(directives "$gomod")
 
+	if [ "$name" = flux ]; then
+		# cmd/flux embeds manifests/*.yaml, the install manifests that
+		# upstream's release build generates with kustomize from GitHub
+		# release assets; the module zip has none, so the build would stop at
+		# "pattern manifests/*.yaml: no matching files found" (and -overlay
+		# may not add files under GOMODCACHE). So build from a copy of the
+		# module with one placeholder there: every offline command works,
+		# only `flux install` and `flux bootstrap` need --manifests=DIR.
+		dir=$(json_field Dir <<<"$dl")
+		if ! compgen -G "$dir/cmd/flux/manifests/*.yaml" >/dev/null; then
+			cp -R "$dir" "$m/src" && chmod -R u+w "$m/src" || return 1
+			mkdir -p "$m/src/cmd/flux/manifests" || return 1
+			{
+				echo "# Built by wookie's hack/peers/build.sh without the install manifests."
+				echo "# Pass --manifests=DIR to flux install and flux bootstrap."
+			} >"$m/src/cmd/flux/manifests/not-bundled.yaml"
+			lines+=("replace $module => ./src")
+		fi
+	fi
+
 	{
 		echo "module wookie.dev/peers/$name"
 		echo
@@ -288,21 +308,6 @@ scratch_build() {
 	}
 
 	buildflags=(-trimpath -ldflags "$(ldflags_for "$name" "$commit")")
-	if [ "$name" = flux ]; then
-		# cmd/flux embeds manifests/*.yaml, the install manifests that
-		# upstream's release build generates with kustomize from GitHub
-		# release assets; the module zip has none, so the build would stop at
-		# "pattern manifests/*.yaml: no matching files found". An overlay adds
-		# one placeholder instead: every offline command works, only
-		# `flux install` and `flux bootstrap` need --manifests=DIR.
-		dir=$(json_field Dir <<<"$dl")
-		if ! compgen -G "$dir/cmd/flux/manifests/*.yaml" >/dev/null; then
-			echo "# Built by wookie's hack/peers/build.sh without the install manifests." >"$m/flux-manifests.yaml"
-			echo "# Pass --manifests=DIR to flux install and flux bootstrap." >>"$m/flux-manifests.yaml"
-			printf '{"Replace":{"%s":"%s"}}\n' "$dir/cmd/flux/manifests/not-bundled.yaml" "$m/flux-manifests.yaml" >"$m/overlay.json"
-			buildflags+=(-overlay "$m/overlay.json")
-		fi
-	fi
 	echo "== go build ${buildflags[*]} -o $m/$name $pkg"
 	go build "${buildflags[@]}" -o "$m/$name" "$pkg" || return 1
 

@@ -536,19 +536,31 @@ func TestHelmfileErrors(t *testing.T) {
 }
 
 // hfHelm finds the helm binary that helmfile drives: on PATH, else the
-// one the benchmarks use.
+// one .ci/run builds beside the peer tools, else the one the benchmarks
+// use. With WOOKIE_PEERS_REQUIRED a missing helm fails the test.
 func hfHelm(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("helm"); err == nil {
 		return p
 	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, ".cache", "wookie-bench", "helm-v4.3.1", "helm")
+	var candidates []string
+	if d := os.Getenv("WOOKIE_PEERS_BIN"); d != "" {
+		candidates = append(candidates, filepath.Join(d, "helm"))
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		candidates = append(candidates, filepath.Join(d, "wookie-peers", "bin", "helm"),
+			filepath.Join(d, "wookie-bench", "helm-v4.3.1", "helm"))
+	}
+	for _, p := range candidates {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p
 		}
 	}
-	t.Skip("helmfile runs helm even to build a state: no helm on PATH nor at ~/.cache/wookie-bench/helm-v4.3.1/helm")
+	msg := "helmfile runs helm even to build a state: no helm on PATH nor in the peer tools' cache (.ci/run builds it)"
+	if os.Getenv("WOOKIE_PEERS_REQUIRED") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 	return ""
 }
 
