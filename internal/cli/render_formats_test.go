@@ -97,22 +97,7 @@ func TestRenderFormatsGolden(t *testing.T) {
 						}
 						got = tree
 					}
-					if *update {
-						os.RemoveAll(golden)
-						for name, data := range got {
-							p := filepath.Join(golden, name)
-							if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-								t.Fatal(err)
-							}
-							if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-								t.Fatal(err)
-							}
-						}
-					}
-					want := readTree(t, golden)
-					if diff := cmp.Diff(want, got); diff != "" {
-						t.Errorf("tree differs from %s (-want +got):\n%s", golden, diff)
-					}
+					compareTree(t, golden, got)
 				})
 			}
 		})

@@ -50,6 +50,27 @@ func readTree(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// compareTree compares got with the golden tree dir, rewriting dir first
+// with -update.
+func compareTree(t *testing.T, dir string, got map[string]string) {
+	t.Helper()
+	if *update {
+		os.RemoveAll(dir)
+		for name, data := range got {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if diff := cmp.Diff(readTree(t, dir), got); diff != "" {
+		t.Errorf("tree differs from %s (-want +got):\n%s", dir, diff)
+	}
+}
+
 // TestRenderDefaultGolden renders the embedded default against local
 // charts shaped like Istio's and compares the tree with
 // testdata/render/default (-update rewrites it). A second render gives the
@@ -71,22 +92,7 @@ func TestRenderDefaultGolden(t *testing.T) {
 		t.Errorf("no hook warning: %s", stderr)
 	}
 	got := readTree(t, "result")
-	if *update {
-		os.RemoveAll(golden)
-		for name, data := range got {
-			p := filepath.Join(golden, name)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := readTree(t, golden)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("rendered tree differs from %s (-want +got):\n%s", golden, diff)
-	}
+	compareTree(t, golden, got)
 
 	// The tree's layout.
 	var names []string
