@@ -214,13 +214,9 @@ func (s *site) argoBundleApp(g *clusterGraph, n *node) argoApplication {
 		APIVersion: argoAPIVersion,
 		Kind:       argoKind,
 		Metadata: argoMeta{
-			Name:      g.name + "-" + n.name,
-			Namespace: s.gitops.ArgoCD.Namespace,
-			Labels: map[string]string{
-				"wookie.dev/cluster": g.name,
-				"wookie.dev/batch":   n.batch,
-				"wookie.dev/bundle":  n.name,
-			},
+			Name:        g.name + "-" + n.name,
+			Namespace:   s.gitops.ArgoCD.Namespace,
+			Labels:      n.labels(g.name),
 			Annotations: map[string]string{argoSyncWave: strconv.Itoa(n.wave)},
 			Finalizers:  []string{argoFinalizer},
 		},

@@ -109,15 +109,6 @@ func WriteTree(dir string, t Tree) error {
 	})
 }
 
-// Manifests writes r as the directory tree dir/<cluster>/<batch>/<bundle>.yaml
-// with dir/<cluster>/plan.yaml, the part of p that made the cluster. The
-// tree replaces dir whole and atomically: nothing stale stays, and on error
-// the previous tree is left as it was.
-func Manifests(dir string, p *plan.Plan, r *render.Result) error {
-	_, err := Write(dir, p, r, Options{Format: FormatManifests})
-	return err
-}
-
 // site is one output being built: the Plan, the rendered result, the
 // dependency graph of every cluster and the files written so far.
 type site struct {

@@ -91,10 +91,7 @@ func (s *site) fleet() error {
 		if err != nil {
 			return err
 		}
-		target, err := fleetClusterTarget(g)
-		if err != nil {
-			return err
-		}
+		target := fleetClusterTarget(g)
 		var bundles [][]byte
 		for _, n := range g.nodes {
 			fy, manifests, err := s.fleetBundle(g, n, names, mode)
@@ -156,7 +153,7 @@ func (s *site) fleetExplicitName(g *clusterGraph, n *node, name string) bool {
 
 // fleetClusterTarget is the target customization that selects g's
 // cluster.
-func fleetClusterTarget(g *clusterGraph) (fleetTarget, error) {
+func fleetClusterTarget(g *clusterGraph) fleetTarget {
 	t := fleetTarget{Name: g.name, ClusterName: g.name}
 	if gc := g.cluster.GitOps; gc != nil && gc.Fleet != nil {
 		if len(gc.Fleet.ClusterSelector) > 0 {
@@ -166,26 +163,22 @@ func fleetClusterTarget(g *clusterGraph) (fleetTarget, error) {
 			t.ClusterName = gc.Fleet.ClusterName
 		}
 	}
-	return t, nil
+	return t
 }
 
 // fleetBundle returns the fleet.yaml of n (without targets) and its
 // manifests, nil when Fleet renders the chart.
 func (s *site) fleetBundle(g *clusterGraph, n *node, names map[string]string, mode string) (fleetYAML, []byte, error) {
 	fy := fleetYAML{
-		Labels: map[string]string{
-			"wookie.dev/cluster": g.name,
-			"wookie.dev/batch":   n.batch,
-			"wookie.dev/bundle":  n.name,
-		},
+		Labels:           n.labels(g.name),
 		DefaultNamespace: n.namespace,
 		Helm:             &fleetHelm{ReleaseName: n.name},
 	}
 	if s.fleetExplicitName(g, n, names[n.name]) {
 		fy.Name = names[n.name]
 	}
-	if len(n.name) > maxFleetName {
-		return fy, nil, fmt.Errorf("the name is %d characters; Fleet installs a bundle as a Helm release, whose name is at most %d", len(n.name), maxFleetName)
+	if len(n.name) > maxReleaseName {
+		return fy, nil, fmt.Errorf("the name is %d characters; Fleet installs a bundle as a Helm release, whose name is at most %d", len(n.name), maxReleaseName)
 	}
 	for _, d := range n.deps {
 		fy.DependsOn = append(fy.DependsOn, fleetDependsOn{Name: names[d]})
@@ -291,11 +284,7 @@ func (s *site) fleetGitRepo() error {
 	var targets []fleetTarget
 	for _, g := range s.clusters {
 		paths = append(paths, s.repoPath(g.name))
-		t, err := fleetClusterTarget(g)
-		if err != nil {
-			return err
-		}
-		targets = append(targets, t)
+		targets = append(targets, fleetClusterTarget(g))
 	}
 	spec["paths"] = paths
 	spec["targets"] = targets

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// maxFleetName is the longest bundle name Fleet makes: the Helm release
-// name limit.
-const maxFleetName = 53
+// maxReleaseName is the longest Helm release name, and so the longest
+// bundle name Fleet makes.
+const maxReleaseName = 53
 
 var (
 	fleetDisallowed = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
@@ -38,7 +38,7 @@ func FleetBundleName(s string) string {
 	if !fleetLabel.MatchString(s) {
 		return md5Hex(orig, 24)
 	}
-	return fleetLimit(s, maxFleetName)
+	return fleetLimit(s, maxReleaseName)
 }
 
 // fleetLimit cuts s to n characters the way Fleet does: the first

@@ -1,8 +1,6 @@
 package emit
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -230,7 +228,7 @@ func (s *site) fluxCluster(g *clusterGraph, mode string) error {
 			}
 		}
 	}
-	repoNames := fluxRepoNames(g.name, repos)
+	repoNames := repoNames(g.name+"-", repos)
 
 	var resources []string
 	if len(repos) > 0 {
@@ -298,7 +296,7 @@ func (s *site) fluxBundle(g *clusterGraph, n *node, chart bool, repoNames map[st
 		}
 	}
 	wait := n.plan == nil || n.plan.Wait == nil || *n.plan.Wait
-	labels := map[string]string{"wookie.dev/cluster": g.name, "wookie.dev/batch": n.batch, "wookie.dev/bundle": n.name}
+	labels := n.labels(g.name)
 	k := fluxKustomization{
 		APIVersion: "kustomize.toolkit.fluxcd.io/v1",
 		Kind:       "Kustomization",
@@ -509,31 +507,6 @@ func fluxSeparateCRDs(g *clusterGraph, n *node) bool {
 	}
 	crds := g.byName[n.name+"-crds"]
 	return crds != nil && crds.plan == nil && crds.bundle.Generated
-}
-
-// fluxRepoNames names the HelmRepository of each chart repository of a
-// cluster: <cluster>-<host and path>, with a checksum of the URL where
-// that is too long or two URLs would get the same name.
-func fluxRepoNames(cluster string, repos []string) map[string]string {
-	base := map[string]string{}
-	count := map[string]int{}
-	for _, repo := range repos {
-		rest := repo[strings.Index(repo, "://")+3:]
-		slug := strings.Trim(fleetDisallowed.ReplaceAllLiteralString(strings.ToLower(rest), "-"), "-")
-		slug = strings.Trim(fleetDashes.ReplaceAllString(slug, "-"), "-")
-		base[repo] = cluster + "-" + slug
-		count[base[repo]]++
-	}
-	out := map[string]string{}
-	for _, repo := range repos {
-		name := base[repo]
-		if len(name) > 63 || count[name] > 1 || strings.HasSuffix(name, "-") {
-			sum := sha256.Sum256([]byte(repo))
-			name = strings.TrimRight(name[:min(len(name), 63-9)], "-") + "-" + hex.EncodeToString(sum[:])[:8]
-		}
-		out[repo] = name
-	}
-	return out
 }
 
 // fluxIgnore turns n's ignoreDifferences into ignore rules of its

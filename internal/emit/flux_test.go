@@ -616,7 +616,7 @@ func TestFluxChartVariants(t *testing.T) {
 
 func TestFluxRepoNames(t *testing.T) {
 	long := "https://charts.example.org/" + strings.Repeat("a", 60)
-	got := fluxRepoNames("east", []string{"https://charts.example.org/stable", "http://charts.example.org/stable", long, "https://x.org"})
+	got := repoNames("east-", []string{"https://charts.example.org/stable", "http://charts.example.org/stable", long, "https://x.org"})
 	for repo, name := range got {
 		if len(name) > 63 || !fleetLabel.MatchString(name) || !strings.HasPrefix(name, "east-") {
 			t.Errorf("%s: name %q is no DNS-1123 label of at most 63 starting with the cluster", repo, name)

@@ -1,8 +1,11 @@
 package emit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -33,6 +36,44 @@ type node struct {
 // dir is the node's directory in the output: <cluster>/<batch>/<bundle>.
 func (n *node) dir(cluster string) string {
 	return cluster + "/" + n.batch + "/" + n.name
+}
+
+// labels are the labels every format puts on what it writes for n.
+func (n *node) labels(cluster string) map[string]string {
+	return map[string]string{"wookie.dev/cluster": cluster, "wookie.dev/batch": n.batch, "wookie.dev/bundle": n.name}
+}
+
+// repoNames names each chart repository of repos by prefix plus its host
+// and path (lowercase, every run of other characters than letters, digits
+// and dashes one dash); where that is longer than 63 characters or two
+// URLs would get the same name, the name ends in a checksum of the URL.
+func repoNames(prefix string, repos []string) map[string]string {
+	base := map[string]string{}
+	count := map[string]int{}
+	for _, repo := range repos {
+		rest := repo
+		if i := strings.Index(repo, "://"); i >= 0 {
+			rest = repo[i+3:]
+		}
+		slug := strings.Trim(fleetDisallowed.ReplaceAllLiteralString(strings.ToLower(rest), "-"), "-")
+		slug = strings.Trim(fleetDashes.ReplaceAllString(slug, "-"), "-")
+		base[repo] = prefix + slug
+		count[base[repo]]++
+	}
+	out := map[string]string{}
+	for _, repo := range repos {
+		name := base[repo]
+		if len(name) > 63 || count[name] > 1 || name == "" || strings.HasSuffix(name, "-") {
+			sum := sha256.Sum256([]byte(repo))
+			name = strings.Trim(name[:min(len(name), 63-9)], "-")
+			if name != "" {
+				name += "-"
+			}
+			name += hex.EncodeToString(sum[:])[:8]
+		}
+		out[repo] = name
+	}
+	return out
 }
 
 // clusterGraph is the deploy order of one cluster as a graph.

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,9 +17,6 @@ import (
 // helmfileTimeout is the timeout of every release, in seconds, unless its
 // bundle sets one: deploy's default of five minutes.
 const helmfileTimeout = 300
-
-// maxReleaseName is the longest Helm release name.
-const maxReleaseName = 53
 
 // helmReleaseName matches what Helm accepts as a release name: a DNS-1123
 // subdomain (its length is checked apart).
@@ -100,7 +96,7 @@ func (s *site) helmfileCluster(g *clusterGraph) error {
 			remote = append(remote, repo)
 		}
 	}
-	repoNames := helmfileRepoNames(remote)
+	repoNames := repoNames("", remote)
 	st := helmfileState{
 		HelmDefaults: &helmfileDefaults{KubeContext: g.cluster.Context, Wait: true, WaitForJobs: true, Timeout: helmfileTimeout},
 	}
@@ -162,7 +158,7 @@ func (s *site) helmfileRelease(g *clusterGraph, n *node, repoNames map[string]st
 			rel.Labels[k] = helmTemplateEscape(v)
 		}
 	}
-	maps.Copy(rel.Labels, map[string]string{"wookie.dev/cluster": g.name, "wookie.dev/batch": n.batch, "wookie.dev/bundle": n.name})
+	maps.Copy(rel.Labels, n.labels(g.name))
 	for _, d := range n.deps {
 		rel.Needs = append(rel.Needs, g.byName[d].namespace+"/"+d)
 	}
@@ -246,32 +242,3 @@ func helmfileRemoteRepo(n *node) string {
 	}
 	return ""
 }
-
-// helmfileRepoNames names each chart repository of a cluster by its host
-// and path: lowercase, every other character than a letter or digit a
-// dash; a name taken already gets -2, -3 and so on, in order of first use.
-func helmfileRepoNames(repos []string) map[string]string {
-	out := map[string]string{}
-	taken := map[string]bool{}
-	for _, repo := range repos {
-		rest := repo
-		if i := strings.Index(repo, "://"); i >= 0 {
-			rest = repo[i+3:]
-		}
-		base := strings.Trim(helmfileNonAlnum.ReplaceAllLiteralString(strings.ToLower(rest), "-"), "-")
-		if base == "" {
-			base = "repo"
-		}
-		name := base
-		for i := 2; taken[name]; i++ {
-			name = base + "-" + strconv.Itoa(i)
-		}
-		taken[name] = true
-		out[repo] = name
-	}
-	return out
-}
-
-// helmfileNonAlnum matches runs of characters other than lowercase
-// letters and digits.
-var helmfileNonAlnum = regexp.MustCompile(`[^a-z0-9]+`)

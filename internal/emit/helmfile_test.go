@@ -356,9 +356,9 @@ func TestHelmfileRepoNames(t *testing.T) {
 			want:  map[string]string{"https://Charts.Example.org/stable/": "charts-example-org-stable", "oci://ghcr.io/org/charts": "ghcr-io-org-charts"},
 		},
 		{
-			name:  "collisions in order of first use",
+			name:  "colliding names end in a checksum of the URL",
 			repos: []string{"https://a.io/x", "http://a.io/x", "oci://a.io/x", "https://a.io/x-2"},
-			want:  map[string]string{"https://a.io/x": "a-io-x", "http://a.io/x": "a-io-x-2", "oci://a.io/x": "a-io-x-3", "https://a.io/x-2": "a-io-x-2-2"},
+			want:  map[string]string{"https://a.io/x": "a-io-x-01aa0b55", "http://a.io/x": "a-io-x-eb814ca3", "oci://a.io/x": "a-io-x-fe55d71b", "https://a.io/x-2": "a-io-x-2"},
 		},
 		{
 			name:  "port",
@@ -368,7 +368,7 @@ func TestHelmfileRepoNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, helmfileRepoNames(tt.repos)); diff != "" {
+			if diff := cmp.Diff(tt.want, repoNames("", tt.repos)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
