@@ -95,7 +95,7 @@ ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
 
 func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 	start := time.Now()
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, false)
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{})
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ something does, and 2 on an error.`,
 }
 
 func runDiff(cmd *cobra.Command, s *streams, f *diffFlags) ([]deploy.Change, error) {
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, false)
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{})
 	if err != nil {
 		return nil, err
 	}

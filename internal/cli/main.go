@@ -126,6 +126,7 @@ batches and bundles (HOW), and works from that Plan.`,
 	root.AddCommand(
 		newPlanCmd(s),
 		newRenderCmd(s),
+		newCheckCmd(s),
 		newDeployCmd(s),
 		newDiffCmd(s),
 		newStatusCmd(s),

@@ -24,6 +24,8 @@ type renderFlags struct {
 	fetch   fetchFlags
 	output  string
 	noCache bool
+	check   bool
+	strict  bool
 	emit    emit.Options
 }
 
@@ -66,10 +68,15 @@ to a bundle <bundle>-crds in the crds batch (crds: inline or skip to change
 that), because Helm never upgrades crds/ and GitOps engines fail when a
 custom resource and its CRD are applied together. Helm hooks become ordinary
 objects: pre-install/pre-upgrade before the bundle's others, post-* after,
-by weight; test, delete and rollback hooks are dropped.`,
+by weight; test, delete and rollback hooks are dropped.
+
+--check runs the checks of wookie check on the rendered objects before
+anything is written; with errors (or warnings and --strict) the findings go
+to stderr, nothing is written and wookie exits 1.`,
 		Example: `  wookie render
   wookie render -f wookie.cue -o out/
   wookie render --offline --locked -o - | kubectl apply --server-side -f -
+  wookie render --check --strict -o out/
   wookie render --format fleet --git-repo https://git.example.org/platform.git -o fleet/
   wookie render --format argocd --git-repo https://git.example.org/platform.git --git-path deploy -o deploy/`,
 		Args: usageArgs(cobra.NoArgs),
@@ -82,6 +89,8 @@ by weight; test, delete and rollback hooks are dropped.`,
 	addFetchFlags(cmd, &f.fetch)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "result", "output directory, or - for one YAML stream on stdout")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render every chart even when an identical render is cached")
+	cmd.Flags().BoolVar(&f.check, "check", false, "run wookie check on the rendered objects first; write nothing when it finds errors")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "with --check: warnings fail too")
 	cmd.Flags().StringVar(&f.emit.Format, "format", emit.FormatManifests, "output format: "+strings.Join(emit.Formats, ", "))
 	cmd.Flags().StringVar(&f.emit.FleetMode, "fleet-mode", emit.ModeRendered, "fleet format: rendered (manifests as wookie renders them) or chart (Fleet pulls and renders the charts)")
 	cmd.Flags().BoolVar(&f.emit.FleetBundles, "fleet-bundles", false, "fleet format: also write Fleet Bundle resources with the manifests embedded")
@@ -97,9 +106,14 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if err := checkEmitFlags(&f.emit, f.output); err != nil {
 		return err
 	}
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, f.noCache)
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{noCache: f.noCache, allowUnknownKinds: f.check})
 	if err != nil {
 		return err
+	}
+	if f.check {
+		if err := checkBeforeWrite(s, &f.config, p, res, f.strict); err != nil {
+			return err
+		}
 	}
 	if f.output == "-" {
 		return emit.Stream(s.out, res)
@@ -140,9 +154,18 @@ func checkEmitFlags(o *emit.Options, output string) error {
 	return nil
 }
 
+// renderHow are the choices of renderPlan.
+type renderHow struct {
+	// noCache renders every chart, cached or not.
+	noCache bool
+	// allowUnknownKinds keeps objects of undeclared kinds for wookie check
+	// to report, instead of failing.
+	allowUnknownKinds bool
+}
+
 // renderPlan evaluates (or reads) the Plan, pins it from the lock file and
 // renders it, printing the warnings of every step.
-func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags, noCache bool) (*plan.Plan, *render.Result, error) {
+func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow) (*plan.Plan, *render.Result, error) {
 	p, err := loadPlan(s, cf)
 	if err != nil {
 		return nil, nil, err
@@ -159,10 +182,11 @@ func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, 
 		return nil, nil, err
 	}
 	opts := render.Options{
-		Charts:  &chart.PlanSource{Client: client, Lock: lock},
-		Version: cacheVersion(),
+		Charts:            &chart.PlanSource{Client: client, Lock: lock},
+		Version:           cacheVersion(),
+		AllowUnknownKinds: how.allowUnknownKinds,
 	}
-	if !noCache {
+	if !how.noCache {
 		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
 	}
 	res, err := render.Render(cmd.Context(), p, opts)

@@ -30,7 +30,7 @@ and 1 otherwise.`,
 			if err := checkOutput(f.output, "table", "json"); err != nil {
 				return err
 			}
-			p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, false)
+			p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{})
 			if err != nil {
 				return err
 			}

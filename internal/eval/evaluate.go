@@ -127,6 +127,7 @@ type cueCluster struct {
 	Kubeconfig  string              `json:"kubeconfig,omitempty"`
 	KubeVersion string              `json:"kubeVersion"`
 	GitOps      *plan.ClusterGitOps `json:"gitops,omitempty"`
+	Provides    *plan.Provides      `json:"provides,omitempty"`
 	Batches     map[string]cueBatch `json:"batches"`
 }
 
@@ -149,6 +150,7 @@ type cueBundle struct {
 	Readiness         []plan.Readiness        `json:"readiness"`
 	Prune             bool                    `json:"prune"`
 	IgnoreDifferences []plan.IgnoreDifference `json:"ignoreDifferences"`
+	Checks            plan.Checks             `json:"checks"`
 }
 
 // waitOf is the Plan's form of a bundle's wait: nil for the default, true.
@@ -157,6 +159,15 @@ func waitOf(wait bool) *bool {
 		return nil
 	}
 	return &wait
+}
+
+// checksOf is the Plan's form of a bundle's checks: nil when it skips
+// nothing.
+func checksOf(c plan.Checks) *plan.Checks {
+	if len(c.Skip) == 0 {
+		return nil
+	}
+	return &c
 }
 
 // nilIfEmpty returns nil for an empty slice, so the Plan leaves it out.
@@ -202,6 +213,7 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 			Kubeconfig:  cc.Kubeconfig,
 			KubeVersion: cc.KubeVersion,
 			GitOps:      cc.GitOps,
+			Provides:    cc.Provides,
 			Batches:     []plan.Batch{},
 		}
 		disabled := map[string]bool{}
@@ -247,6 +259,7 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 					Readiness:         nilIfEmpty(bb.Readiness),
 					Prune:             bb.Prune,
 					IgnoreDifferences: nilIfEmpty(bb.IgnoreDifferences),
+					Checks:            checksOf(bb.Checks),
 				})
 			}
 			c.Batches = append(c.Batches, batch)

@@ -46,6 +46,19 @@ func canonicalize(p *Plan) {
 	for ci := range p.Clusters {
 		c := &p.Clusters[ci]
 		c.KubeVersion = strings.TrimPrefix(c.KubeVersion, "v")
+		if pr := c.Provides; pr != nil {
+			slices.Sort(pr.Namespaces)
+			pr.Namespaces = slices.Compact(pr.Namespaces)
+			if len(pr.Namespaces) == 0 {
+				pr.Namespaces = nil
+			}
+			if len(pr.Kinds) == 0 {
+				pr.Kinds = nil
+			}
+			if pr.Namespaces == nil && pr.Kinds == nil {
+				c.Provides = nil
+			}
+		}
 		if c.Batches == nil {
 			c.Batches = []Batch{}
 		}
@@ -71,6 +84,9 @@ func canonicalize(p *Plan) {
 				}
 				if len(u.ResourceScopes) == 0 {
 					u.ResourceScopes = nil
+				}
+				if u.Checks != nil && len(u.Checks.Skip) == 0 {
+					u.Checks = nil
 				}
 				if u.CRDs == CRDsSeparate {
 					u.CRDs = ""

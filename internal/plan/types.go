@@ -114,6 +114,9 @@ type Cluster struct {
 	// GitOps says how GitOps engines address the cluster; nil means by its
 	// name.
 	GitOps *ClusterGitOps `json:"gitops,omitempty"`
+	// Provides declares what the cluster has before wookie deploys to it;
+	// nil means only what every cluster has.
+	Provides *Provides `json:"provides,omitempty"`
 	// Batches are the cluster's batches in deploy order.
 	Batches []Batch `json:"batches"`
 }
@@ -173,6 +176,47 @@ type Bundle struct {
 	// in the cluster changes at run time (a webhook's caBundle), which
 	// GitOps engines must not report as drift.
 	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
+	// Checks configures `wookie check` for the bundle's objects.
+	Checks *Checks `json:"checks,omitempty"`
+}
+
+// Provides declares what a cluster has that no bundle of the Plan creates.
+type Provides struct {
+	// Namespaces exist in the cluster besides default, kube-system,
+	// kube-public and kube-node-lease.
+	Namespaces []string `json:"namespaces,omitempty"`
+	// Kinds are served by the cluster besides the built-in API of its
+	// Kubernetes version and the kinds of the Plan's CRDs, by group kind
+	// ("HelmChart.helm.cattle.io") with their scope, ScopeNamespaced or
+	// ScopeCluster.
+	Kinds map[string]string `json:"kinds,omitempty"`
+}
+
+// Checks configures `wookie check` for one bundle.
+type Checks struct {
+	// Skip turns rules off for the bundle, each with its reason.
+	Skip []CheckSkip `json:"skip,omitempty"`
+}
+
+// CheckSkip turns one rule of `wookie check` off for a bundle's objects, or
+// for those of one kind or name.
+type CheckSkip struct {
+	// Rule is one of CheckRules.
+	Rule string `json:"rule"`
+	// Kind, when set, limits the skip to objects of this kind.
+	Kind string `json:"kind,omitempty"`
+	// Name, when set, limits the skip to objects of this name.
+	Name string `json:"name,omitempty"`
+	// Reason says why the rule does not apply; it is reported with the
+	// findings the skip hides.
+	Reason string `json:"reason"`
+}
+
+// CheckRules are the rules of `wookie check`, by the names CheckSkip uses.
+// Package check says what each one checks.
+var CheckRules = []string{
+	"schema", "metadata", "kind", "namespace", "crd-order", "secret",
+	"service-selector", "image-tag",
 }
 
 // IgnoreDifference names fields of one object, as JSON pointers, that are

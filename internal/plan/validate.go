@@ -102,6 +102,14 @@ func (v *validator) cluster(c *Cluster, cname string) {
 	}
 
 	v.clusterGitOps(c.GitOps, cname)
+	if c.Provides != nil {
+		for i, ns := range c.Provides.Namespaces {
+			v.dnsLabel(Error{Cluster: cname, Field: fmt.Sprintf("provides.namespaces[%d]", i)}, ns)
+		}
+		for _, e := range scopeProblems(c.Provides.Kinds) {
+			v.add(Error{Cluster: cname, Field: "provides.kinds", Msg: e})
+		}
+	}
 	batchNames := map[string]int{}
 	bundles := map[string][]bundleRef{}
 	for bi := range c.Batches {
@@ -199,12 +207,18 @@ func (v *validator) bundle(at Error, u *Bundle) {
 	default:
 		with("crds", fmt.Sprintf("%q: want %s, %s or %s", u.CRDs, CRDsSeparate, CRDsInline, CRDsSkip))
 	}
-	for _, k := range slices.Sorted(maps.Keys(u.ResourceScopes)) {
-		if sc := u.ResourceScopes[k]; sc != ScopeNamespaced && sc != ScopeCluster {
-			with("resourceScopes", fmt.Sprintf("%s: %q: want %s or %s", k, sc, ScopeNamespaced, ScopeCluster))
-		}
-		if !strings.Contains(k, ".") || strings.HasPrefix(k, ".") {
-			with("resourceScopes", fmt.Sprintf("%q: want Kind.group, e.g. Widget.example.com", k))
+	for _, e := range scopeProblems(u.ResourceScopes) {
+		with("resourceScopes", e)
+	}
+	if u.Checks != nil {
+		for i, s := range u.Checks.Skip {
+			field := fmt.Sprintf("checks.skip[%d]", i)
+			if !slices.Contains(CheckRules, s.Rule) {
+				with(field, fmt.Sprintf("rule %q: want one of %s", s.Rule, strings.Join(CheckRules, ", ")))
+			}
+			if strings.TrimSpace(s.Reason) == "" {
+				with(field, "reason is required: say why the rule does not apply")
+			}
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Labels)) {
@@ -215,6 +229,20 @@ func (v *validator) bundle(at Error, u *Bundle) {
 			with("labels", fmt.Sprintf("value %q of key %q: %s", u.Labels[k], k, strings.Join(errs, "; ")))
 		}
 	}
+}
+
+// scopeProblems returns the problems of a map from group kind to scope.
+func scopeProblems(scopes map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(scopes)) {
+		if sc := scopes[k]; sc != ScopeNamespaced && sc != ScopeCluster {
+			out = append(out, fmt.Sprintf("%s: %q: want %s or %s", k, sc, ScopeNamespaced, ScopeCluster))
+		}
+		if !strings.Contains(k, ".") || strings.HasPrefix(k, ".") {
+			out = append(out, fmt.Sprintf("%q: want Kind.group, e.g. Widget.example.com", k))
+		}
+	}
+	return out
 }
 
 // dnsLabel checks that value, the field at names, is a non-empty DNS-1123

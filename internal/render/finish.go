@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -15,7 +16,7 @@ func unstructuredString(o *Object, fields ...string) (string, bool, error) {
 // finish gives every object of the cluster the bundle's namespace where it
 // is namespaced and has none, wookie's labels, its place in apply order,
 // and checks that no object comes from two bundles.
-func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work) error {
+func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work, allowUnknown bool) error {
 	// Scopes of the kinds the Plan's CRDs define.
 	crdScopes := map[string]bool{}
 	for _, b := range out.Batches {
@@ -40,8 +41,12 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 				declared = w.bundle.ResourceScopes
 			}
 			for _, o := range u.Objects {
-				namespaced, err := scopeOf(o, api, crdScopes, declared, pc.KubeVersion)
-				if err != nil {
+				namespaced, err := scopeOf(o, api, crdScopes, pc, declared)
+				switch {
+				case errors.As(err, new(*unknownKindError)) && allowUnknown:
+					// Kept as written, for wookie check to report.
+					namespaced = o.GetNamespace() != ""
+				case err != nil:
 					return fmt.Errorf("bundle %s: %w", u.Name, err)
 				}
 				switch {
@@ -92,10 +97,15 @@ func idWithoutNamespace(o *Object) string {
 	return id + " " + o.GetName()
 }
 
+// unknownKindError is scopeOf's error for a kind nothing declares.
+type unknownKindError struct{ msg string }
+
+func (e *unknownKindError) Error() string { return e.msg }
+
 // scopeOf tells whether o is namespaced: from the built-in kinds of the
-// cluster's Kubernetes version, the CRDs of the Plan, or the bundle's
-// resourceScopes, in that order.
-func scopeOf(o *Object, api *KubeAPI, crdScopes map[string]bool, declared map[string]string, kubeVersion string) (bool, error) {
+// cluster's Kubernetes version, the CRDs of the Plan, the kinds the
+// cluster provides, or the bundle's resourceScopes, in that order.
+func scopeOf(o *Object, api *KubeAPI, crdScopes map[string]bool, pc *plan.Cluster, declared map[string]string) (bool, error) {
 	if namespaced, known := api.Namespaced(o.GetAPIVersion(), o.GetKind()); known {
 		return namespaced, nil
 	}
@@ -104,12 +114,16 @@ func scopeOf(o *Object, api *KubeAPI, crdScopes map[string]bool, declared map[st
 	if namespaced, ok := crdScopes[gk]; ok {
 		return namespaced, nil
 	}
-	switch declared[gk] {
+	scope := declared[gk]
+	if pc.Provides != nil && pc.Provides.Kinds[gk] != "" {
+		scope = pc.Provides.Kinds[gk]
+	}
+	switch scope {
 	case plan.ScopeNamespaced:
 		return true, nil
 	case plan.ScopeCluster:
 		return false, nil
 	}
-	return false, fmt.Errorf("%s %s (%s, from %s): unknown kind: Kubernetes %s does not serve %s and no CRD in the Plan defines it; declare its scope in the bundle's resourceScopes (%q: Namespaced or Cluster)",
-		gvk.Kind, o.GetName(), o.GetAPIVersion(), o.Source, kubeVersion, o.GetAPIVersion(), gk)
+	return false, &unknownKindError{fmt.Sprintf("%s %s (%s, from %s): unknown kind: Kubernetes %s does not serve %s and no CRD in the Plan defines it; declare it in the cluster's provides.kinds or the bundle's resourceScopes (%q: Namespaced or Cluster)",
+		gvk.Kind, o.GetName(), o.GetAPIVersion(), o.Source, pc.KubeVersion, o.GetAPIVersion(), gk)}
 }

@@ -33,6 +33,10 @@ type Options struct {
 	Parallel int
 	// Version is wookie's version; it is part of the render cache key.
 	Version string
+	// AllowUnknownKinds keeps objects of kinds that the cluster does not
+	// serve, no CRD of the Plan defines and nothing declares, as written,
+	// instead of failing: for wookie check, which reports them.
+	AllowUnknownKinds bool
 }
 
 // Result is a rendered Plan.
@@ -150,7 +154,7 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 		}
 	}
 
-	if err := finish(out, pc, api, index); err != nil {
+	if err := finish(out, pc, api, index, opts.AllowUnknownKinds); err != nil {
 		return nil, nil, err
 	}
 	var warnings []string

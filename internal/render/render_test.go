@@ -142,7 +142,7 @@ func TestCRDModes(t *testing.T) {
 		batches: func(op plan.Bundle) []plan.Batch {
 			return std(nil, []plan.Bundle{op}, []plan.Bundle{manifestBundle("db", "pxc", pxc)})
 		},
-		wantErr: `cluster c1: bundle db: PerconaXtraDBCluster db (pxc.percona.com/v1, from manifests[0]): unknown kind: Kubernetes 1.31.4 does not serve pxc.percona.com/v1 and no CRD in the Plan defines it; declare its scope in the bundle's resourceScopes ("PerconaXtraDBCluster.pxc.percona.com": Namespaced or Cluster)`,
+		wantErr: `cluster c1: bundle db: PerconaXtraDBCluster db (pxc.percona.com/v1, from manifests[0]): unknown kind: Kubernetes 1.31.4 does not serve pxc.percona.com/v1 and no CRD in the Plan defines it; declare it in the cluster's provides.kinds or the bundle's resourceScopes ("PerconaXtraDBCluster.pxc.percona.com": Namespaced or Cluster)`,
 	}, {
 		name: "a bundle already has the generated name",
 		batches: func(op plan.Bundle) []plan.Batch {
@@ -279,7 +279,7 @@ func TestBadInput(t *testing.T) {
 	}, {
 		name:    "unknown kind",
 		bundles: []plan.Bundle{manifestBundle("a", "ns", plan.Object{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"}})},
-		want:    `cluster c1: bundle a: Widget w (example.com/v1, from manifests[0]): unknown kind: Kubernetes 1.31.4 does not serve example.com/v1 and no CRD in the Plan defines it; declare its scope in the bundle's resourceScopes ("Widget.example.com": Namespaced or Cluster)`,
+		want:    `cluster c1: bundle a: Widget w (example.com/v1, from manifests[0]): unknown kind: Kubernetes 1.31.4 does not serve example.com/v1 and no CRD in the Plan defines it; declare it in the cluster's provides.kinds or the bundle's resourceScopes ("Widget.example.com": Namespaced or Cluster)`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,20 +302,48 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestResourceScopes declares the scope of a kind no CRD defines.
+// TestResourceScopes declares the scope of a kind no CRD defines, in the
+// bundle's resourceScopes or the cluster's provides.kinds (which wins).
 func TestResourceScopes(t *testing.T) {
 	widget := plan.Object{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"}}
-	for _, scope := range []string{plan.ScopeNamespaced, plan.ScopeCluster} {
-		b := manifestBundle("a", "ns", widget)
-		b.ResourceScopes = map[string]string{"Widget.example.com": scope}
-		r, err := Render(context.Background(), mkPlan(t, plan.Batch{Name: "apps", Bundles: []plan.Bundle{b}}), Options{})
-		if err != nil {
-			t.Fatal(err)
+	other := map[string]string{plan.ScopeNamespaced: plan.ScopeCluster, plan.ScopeCluster: plan.ScopeNamespaced}
+	for _, how := range []string{"bundle", "cluster"} {
+		for _, scope := range []string{plan.ScopeNamespaced, plan.ScopeCluster} {
+			b := manifestBundle("a", "ns", widget)
+			p := mkPlan(t, plan.Batch{Name: "apps", Bundles: []plan.Bundle{b}})
+			if how == "bundle" {
+				p.Clusters[0].Batches[0].Bundles[0].ResourceScopes = map[string]string{"Widget.example.com": scope}
+			} else {
+				p.Clusters[0].Batches[0].Bundles[0].ResourceScopes = map[string]string{"Widget.example.com": other[scope]}
+				p.Clusters[0].Provides = &plan.Provides{Kinds: map[string]string{"Widget.example.com": scope}}
+			}
+			r, err := Render(context.Background(), p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := r.Clusters[0].Batches[0].Bundles[0].Objects[0].GetNamespace()
+			if want := map[string]string{plan.ScopeNamespaced: "ns", plan.ScopeCluster: ""}[scope]; got != want {
+				t.Errorf("%s %s: namespace %q, want %q", how, scope, got, want)
+			}
 		}
-		got := r.Clusters[0].Batches[0].Bundles[0].Objects[0].GetNamespace()
-		if want := map[string]string{plan.ScopeNamespaced: "ns", plan.ScopeCluster: ""}[scope]; got != want {
-			t.Errorf("%s: namespace %q, want %q", scope, got, want)
-		}
+	}
+}
+
+// TestAllowUnknownKinds keeps objects of undeclared kinds as written.
+func TestAllowUnknownKinds(t *testing.T) {
+	widget := plan.Object{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"}}
+	placed := plan.Object{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "v", "namespace": "elsewhere"}}
+	p := mkPlan(t, plan.Batch{Name: "apps", Bundles: []plan.Bundle{manifestBundle("a", "ns", widget, placed)}})
+	r, err := Render(context.Background(), p, Options{AllowUnknownKinds: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range r.Clusters[0].Batches[0].Bundles[0].Objects {
+		got = append(got, o.ID())
+	}
+	if diff := cmp.Diff([]string{"Widget.example.com w", "Widget.example.com elsewhere/v"}, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 }
 

@@ -8,10 +8,14 @@ import (
 // The versions hack/testenv/build.sh builds; they name the cache directory.
 // They must match the script (TestVersionsMatchBuildScript checks).
 const (
-	k8sVersion  = "v1.37.2"
+	k8sVersion  = "v" + KubernetesVersion
 	etcdVersion = "v3.6.16"
 	kwokVersion = "v0.8.0"
 )
+
+// KubernetesVersion is the version of the test control plane's
+// kube-apiserver, without the v.
+const KubernetesVersion = "1.37.2"
 
 // versionsDir is the cache directory's name for one set of versions.
 const versionsDir = "k8s-" + k8sVersion + "-etcd-" + etcdVersion + "-kwok-" + kwokVersion

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wookie.dev/wookie/internal/check"
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/render"
+)
+
+type checkFlags struct {
+	config  configFlags
+	lock    lockFlags
+	fetch   fetchFlags
+	output  string
+	strict  bool
+	noCache bool
+}
+
+func newCheckCmd(s *streams) *cobra.Command {
+	f := &checkFlags{}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the rendered manifests offline, before anything reaches a cluster",
+		Long: `check renders the Plan as wookie render does (cache included) and checks
+every object of every cluster, offline:
+
+  schema            built-in kinds against the API types of client-go
+                    (unknown or misspelled fields, wrong types, duplicate
+                    list keys, which server-side apply rejects, missing
+                    required fields); custom resources against the
+                    openAPIV3Schema of their CRD in the Plan, with its
+                    defaults, CEL rules and unknown fields; CRDs as the API
+                    server validates them
+  metadata          names, namespaces, labels and annotations
+  kind              kinds and versions the cluster serves: its Kubernetes
+                    version's built-in API, the Plan's CRDs, or declared in
+                    the cluster's provides.kinds or a bundle's resourceScopes
+  namespace         every namespace used exists: a bundle's namespace, a
+                    Namespace in the Plan, default/kube-*, or declared in
+                    the cluster's provides.namespaces
+  crd-order         custom resources deploy after their CRD (same bundle,
+                    an earlier batch, or a bundle they depend on)
+  secret            no Secret and no PEM private key in the output, which
+                    GitOps formats put into Git
+  service-selector  (warning) Services select pod templates of their bundle
+  image-tag         (warning) images carry a tag other than latest, or a
+                    digest
+
+A bundle turns a rule off with checks: skip: [{rule, reason}] (optionally
+for one kind or name); the findings it hides are listed as skipped with
+the reason. Exit 0 without errors (warnings allowed; --strict fails on
+them), 1 with findings. -o json writes a CheckReport for CI.`,
+		Example: `  wookie check
+  wookie check -f wookie.cue --strict
+  wookie check --from plan.json -o json > report.json`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd, s, f)
+		},
+	}
+	addConfigFlags(cmd, &f.config, true)
+	addLockFlags(cmd, &f.lock)
+	addFetchFlags(cmd, &f.fetch)
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "report format: text or json")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "warnings fail too")
+	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render every chart even when an identical render is cached")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
+	start := time.Now()
+	if f.output != "text" && f.output != "json" {
+		return usagef("-o %q: want text or json", f.output)
+	}
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{noCache: f.noCache, allowUnknownKinds: true})
+	if err != nil {
+		return err
+	}
+	r, err := check.Run(p, res)
+	if err != nil {
+		return err
+	}
+	if f.output == "json" {
+		err = check.WriteJSON(s.out, r)
+	} else {
+		err = check.WriteText(s.out, r)
+	}
+	if err != nil {
+		return err
+	}
+	if !f.config.quiet {
+		mark := "✓"
+		if r.Failed(f.strict) {
+			mark = "✗"
+		}
+		fmt.Fprintf(s.err, "%s check: %d objects in %d clusters  %.2fs\n", mark, r.Objects, len(res.Clusters), time.Since(start).Seconds())
+	}
+	if r.Failed(f.strict) {
+		return &silentExit{code: 1}
+	}
+	return nil
+}
+
+// checkBeforeWrite checks a rendered Plan for wookie render --check: the
+// findings go to stderr, and an error stops the render before it writes.
+func checkBeforeWrite(s *streams, cf *configFlags, p *plan.Plan, res *render.Result, strict bool) error {
+	r, err := check.Run(p, res)
+	if err != nil {
+		return err
+	}
+	failed := r.Failed(strict)
+	if failed || !cf.quiet {
+		if err := check.WriteText(s.err, r); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return fmt.Errorf("check failed: nothing written")
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"wookie.dev/wookie/internal/chart/charttest"
+	"wookie.dev/wookie/internal/check"
+	"wookie.dev/wookie/internal/render/rendertest"
+)
+
+// istioRepo serves the Istio-shaped test charts at the catalog's version
+// and at 1.24.3 (examples/kubeconfig-yaml) from a chart repository on
+// 127.0.0.1.
+func istioRepo(t *testing.T) *charttest.Repo {
+	t.Helper()
+	var charts [][]byte
+	for _, c := range []charttest.Chart{rendertest.Base(), rendertest.Istiod(), rendertest.Gateway()} {
+		charts = append(charts, charttest.Package(t, c))
+		c.Version = "1.24.3"
+		charts = append(charts, charttest.Package(t, c))
+	}
+	return charttest.NewRepo(t, charttest.RepoOptions{}, charts...)
+}
+
+// TestCheckDefaultAndExamples: the embedded default and every example pass
+// wookie check --strict: no error, no warning, and only the finding the
+// wookie project skips with its reason (the gateway's image: auto).
+func TestCheckDefaultAndExamples(t *testing.T) {
+	repo := istioRepo(t)
+	examples, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs := map[string][]string{
+		"default": {"-f", "wookie.cue"},
+	}
+	entries, err := os.ReadDir(examples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		configs[e.Name()] = []string{"-f", filepath.Join(examples, e.Name())}
+	}
+	for name, files := range configs {
+		t.Run(name, func(t *testing.T) {
+			workIn(t, t.TempDir(), "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n")
+			if err := os.WriteFile("mirror.cue", []byte("package wookie\n"+rendertest.IstioMirrorConfig(repo.URL)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"check", "--strict", "-f", "mirror.cue"}, files...)
+			code, out, stderr := run(t, args...)
+			if code != 0 {
+				t.Fatalf("check: exit %d\n%s%s", code, out, stderr)
+			}
+			if !strings.Contains(out, "\n0 errors, 0 warnings, ") || strings.Contains(out, "note:") {
+				t.Errorf("report:\n%s", out)
+			}
+			code, out, _ = run(t, append(args, "-o", "json")...)
+			var r check.Report
+			if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 {
+				t.Fatalf("json report: exit %d, %v\n%s", code, err, out)
+			}
+			if r.Kind != "CheckReport" || r.Objects == 0 || r.Errors+r.Warnings != 0 || len(r.UnusedSkips) > 0 {
+				t.Errorf("json report: %+v", r)
+			}
+			// What is skipped is the gateway's image: auto, with its reason.
+			for _, f := range r.Findings {
+				if f.Skipped == "" || f.Bundle != "istio-ingressgateway" || f.Rule != "image-tag" {
+					t.Errorf("finding not skipped as the wookie project says: %+v", f)
+				}
+			}
+		})
+	}
+}
