@@ -65,4 +65,3 @@ func fieldProblems(rule string, errs field.ErrorList) []problem {
 	})
 	return out
 }
-

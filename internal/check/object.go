@@ -60,4 +60,3 @@ func (c *clusterCheck) crdOrderMessage(u *render.Bundle, from, gk string) string
 	}
 	return fmt.Sprintf("the CRD of %s comes from bundle %s in batch %s, which deploys after batch %s: move the CRD to an earlier batch (crds)", gk, from, tb, hb)
 }
-
