@@ -75,7 +75,7 @@ type Report struct {
 	// Objects counts the objects checked.
 	Objects int `json:"objects"`
 	// Findings are in deploy order: cluster, batch, bundle, object, then
-	// rule and path.
+	// errors before warnings, by rule and path.
 	Findings []Finding `json:"findings"`
 	// UnusedSkips are checks.skip entries that hid nothing.
 	UnusedSkips []string `json:"unusedSkips,omitempty"`
@@ -138,7 +138,8 @@ func Run(p *plan.Plan, res *render.Result) (*Report, error) {
 		r.UnusedSkips = append(r.UnusedSkips, c.unusedSkips()...)
 	}
 	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
-		return cmp.Or(slices.Compare(a.order[:], b.order[:]), strings.Compare(a.Rule, b.Rule), strings.Compare(a.Path, b.Path), strings.Compare(a.Message, b.Message))
+		return cmp.Or(slices.Compare(a.order[:], b.order[:]), strings.Compare(string(a.Severity), string(b.Severity)),
+			strings.Compare(a.Rule, b.Rule), strings.Compare(a.Path, b.Path), strings.Compare(a.Message, b.Message))
 	})
 	for _, f := range r.Findings {
 		switch {

@@ -211,7 +211,9 @@ clusters: "wookie-local": batches: services: bundles: db: {
 	prune:   true
 	readiness: [{apiVersion: "example.org/v1", kind: "Database", current: "status.state == 'ready'"}]
 	resourceScopes: "Database.example.org": "Namespaced"
+	checks: skip: [{rule: "namespace", name: "db", reason: "made by the platform team"}]
 }
+clusters: "wookie-local": provides: namespaces: ["monitoring"]
 `}})
 	res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
 	if err != nil {
@@ -236,6 +238,7 @@ clusters: "wookie-local": batches: services: bundles: db: {
 		ResourceScopes: map[string]string{"Database.example.org": "Namespaced"},
 		Wait:           &no, Timeout: "90s", Prune: true,
 		Readiness: []plan.Readiness{{APIVersion: "example.org/v1", Kind: "Database", Current: "status.state == 'ready'"}},
+		Checks:    &plan.Checks{Skip: []plan.CheckSkip{{Rule: "namespace", Name: "db", Reason: "made by the platform team"}}},
 	}
 	if diff := cmp.Diff(want, *db); diff != "" {
 		t.Errorf("bundle db (-want +got):\n%s", diff)
@@ -251,5 +254,12 @@ clusters: "wookie-local": batches: services: bundles: db: {
 	}
 	if diff := cmp.Diff(&plan.ClusterGitOps{Fleet: &plan.FleetCluster{ClusterName: "local"}}, c.GitOps); diff != "" {
 		t.Errorf("cluster gitops (-want +got):\n%s", diff)
+	}
+	wantProvides := &plan.Provides{Namespaces: []string{"monitoring"}, Kinds: map[string]string{
+		"Addon.k3s.cattle.io": "Namespaced", "ETCDSnapshotFile.k3s.cattle.io": "Cluster",
+		"HelmChart.helm.cattle.io": "Namespaced", "HelmChartConfig.helm.cattle.io": "Namespaced",
+	}}
+	if diff := cmp.Diff(wantProvides, c.Provides); diff != "" {
+		t.Errorf("cluster provides (-want +got):\n%s", diff)
 	}
 }

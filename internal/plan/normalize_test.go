@@ -418,6 +418,34 @@ func TestNormalizeValidation(t *testing.T) {
 				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "ignoreDifferences[1]", Msg: "jsonPointers: want at least one JSON pointer such as /webhooks/0/clientConfig/caBundle"},
 			},
 		},
+		{
+			name: "checks and provides valid",
+			mutate: func(p plan) {
+				p.istiod.Checks = &Checks{Skip: []CheckSkip{{Rule: "image-tag", Kind: "Deployment", Reason: "injected"}}}
+				p.cluster.Provides = &Provides{Namespaces: []string{"monitoring"}, Kinds: map[string]string{"HelmChart.helm.cattle.io": ScopeNamespaced}}
+			},
+		},
+		{
+			name: "checks.skip invalid",
+			mutate: func(p plan) {
+				p.istiod.Checks = &Checks{Skip: []CheckSkip{{Rule: "imagetag", Reason: "x"}, {Rule: "secret", Reason: " "}}}
+			},
+			want: Errors{
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "checks.skip[0]", Msg: `rule "imagetag": want one of schema, metadata, kind, namespace, crd-order, secret, service-selector, image-tag`},
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "checks.skip[1]", Msg: "reason is required: say why the rule does not apply"},
+			},
+		},
+		{
+			name: "provides invalid",
+			mutate: func(p plan) {
+				p.cluster.Provides = &Provides{Namespaces: []string{"Mon"}, Kinds: map[string]string{"HelmChart": "Global"}}
+			},
+			want: Errors{
+				{Cluster: cl, Field: "provides.kinds", Msg: `"HelmChart": want Kind.group, e.g. Widget.example.com`},
+				{Cluster: cl, Field: "provides.kinds", Msg: `HelmChart: "Global": want Namespaced or Cluster`},
+				{Cluster: cl, Field: "provides.namespaces[0]", Msg: notLabel("Mon")},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
