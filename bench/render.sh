@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/render.sh compares `wookie render` of a stack of five chart bundles
 # with the sum of the `helm template` calls that render the same charts with
-# the same values, and prints the figures against wookie's targets. See
-# bench/README.md.
+# the same values, measures what `wookie render --check` adds, and prints the
+# figures against wookie's targets. See bench/README.md.
 #
 # Usage: bench/render.sh
 #
@@ -143,6 +143,8 @@ say "· measuring, $RUNS runs each"
 measure cold "rm -rf out" "$wookie" render -q --no-cache -o out
 "$wookie" render -q -o out # fills the render cache
 measure warm "rm -rf out" "$wookie" render -q -o out
+measure check_warm "rm -rf out" "$wookie" render -q --check -o out
+measure check_cold "rm -rf out" "$wookie" render -q --check --no-cache -o out
 measure helm "" bash helm-sum.sh
 "$wookie" render -q
 measure noop "" "$wookie" render -q
@@ -162,6 +164,7 @@ if $hyperfine; then timer=$(hyperfine --version); fi
 awk -v cold="${mean[cold]}" -v cold_sd="${sd[cold]}" -v warm="${mean[warm]}" -v warm_sd="${sd[warm]}" \
 	-v helm="${mean[helm]}" -v helm_sd="${sd[helm]}" -v noop="${mean[noop]}" -v noop_sd="${sd[noop]}" \
 	-v plan="${mean[plan]}" -v plan_sd="${sd[plan]}" \
+	-v check_cold="${mean[check_cold]}" -v check_cold_sd="${sd[check_cold]}" -v check_warm="${mean[check_warm]}" -v check_warm_sd="${sd[check_warm]}" \
 	-v rss_cold="$rss_cold" -v rss_warm="$rss_warm" -v rss_helm="$rss_helm" \
 	-v objects="$wookie_objects" -v runs="$RUNS" -v timer="$timer" -v cpus="$(nproc)" '
 function verdict(ok) { return ok ? "met" : "MISSED" }
@@ -172,6 +175,8 @@ BEGIN {
 	printf "%-50s %9.1f %7.1f\n", "(b) wookie render, warm (render cache filled)", warm, warm_sd
 	printf "%-50s %9.1f %7.1f\n", "(c) helm template x 5, sequential (sum)", helm, helm_sd
 	printf "%-50s %9.1f %7.1f\n", "(e) wookie render, no-op re-render", noop, noop_sd
+	printf "%-50s %9.1f %7.1f\n", "(f) wookie render --check, cold", check_cold, check_cold_sd
+	printf "%-50s %9.1f %7.1f\n", "(g) wookie render --check, warm", check_warm, check_warm_sd
 	printf "%-50s %9.1f %7.1f\n", "    for reference: wookie plan -o json", plan, plan_sd
 	printf "\n%-50s %9s\n", "(d) peak RSS", "MB"
 	printf "%-50s %9.1f\n", "wookie render, cold", rss_cold
@@ -182,5 +187,7 @@ BEGIN {
 	printf "%-50s %9.2f %9s  %s\n", "warm / helm sum", warm / helm, "<= 0.40", verdict(warm / helm <= 0.4)
 	printf "%-50s %9.2f %9s\n", "cold / helm sum", cold / helm, "-"
 	printf "%-50s %9.1f %9s  %s\n", "no-op re-render, ms", noop, "<= 100", verdict(noop <= 100)
+	printf "%-50s %9.2f %9s  %s\n", "render --check / render, cold", check_cold / cold, "<= 1.20", verdict(check_cold / cold <= 1.2)
+	printf "%-50s %9.2f %9s  %s\n", "render --check / render, warm", check_warm / warm, "<= 1.20", verdict(check_warm / warm <= 1.2)
 	printf "%-50s %9.1f %9s  %s\n", "peak RSS, MB", rss, "<= 150", verdict(rss <= 150)
 }'

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -181,24 +182,18 @@ type clusterCheck struct {
 var alwaysThere = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
 
 func newClusterCheck(pc *plan.Cluster, rc *render.Cluster) (*clusterCheck, error) {
-	api, err := render.BuiltinAPI(pc.KubeVersion)
+	api, builtin, err := builtinKinds(pc.KubeVersion)
 	if err != nil {
 		return nil, err
 	}
 	c := &clusterCheck{
 		pc: pc, rc: rc, api: api,
-		builtin:    map[string][]string{},
+		builtin:    builtin,
 		bundles:    map[string]*plan.Bundle{},
 		position:   map[string][2]int{},
 		before:     map[string]map[string]bool{},
 		namespaces: map[string]bool{},
 		skipsUsed:  map[string]map[int]bool{},
-	}
-	for _, gvk := range api.GroupVersionKinds() {
-		i := strings.LastIndex(gvk, "/")
-		gv, kind := strings.TrimPrefix(gvk[:i], "/"), gvk[i+1:]
-		g := schema.FromAPIVersionAndKind(gv, kind).GroupKind()
-		c.builtin[groupKind(g)] = append(c.builtin[groupKind(g)], gv)
 	}
 	for bi := range pc.Batches {
 		for ui := range pc.Batches[bi].Bundles {
@@ -256,6 +251,36 @@ func newClusterCheck(pc *plan.Cluster, rc *render.Cluster) (*clusterCheck, error
 	}
 	c.crds = newCRDIndex(rc)
 	return c, nil
+}
+
+// builtinCache keeps builtinKinds' results by Kubernetes version.
+var builtinCache sync.Map // string -> builtinEntry
+
+type builtinEntry struct {
+	api   *render.KubeAPI
+	kinds map[string][]string
+}
+
+// builtinKinds returns the built-in API of a Kubernetes version and the
+// apiVersions serving each of its kinds, by Kind.group. The result is
+// shared: callers must not change it.
+func builtinKinds(kubeVersion string) (*render.KubeAPI, map[string][]string, error) {
+	if e, ok := builtinCache.Load(kubeVersion); ok {
+		return e.(builtinEntry).api, e.(builtinEntry).kinds, nil
+	}
+	api, err := render.BuiltinAPI(kubeVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	kinds := map[string][]string{}
+	for _, gvk := range api.GroupVersionKinds() {
+		i := strings.LastIndex(gvk, "/")
+		gv, kind := strings.TrimPrefix(gvk[:i], "/"), gvk[i+1:]
+		g := groupKind(schema.FromAPIVersionAndKind(gv, kind).GroupKind())
+		kinds[g] = append(kinds[g], gv)
+	}
+	builtinCache.Store(kubeVersion, builtinEntry{api, kinds})
+	return api, kinds, nil
 }
 
 // run checks every object of the cluster.

@@ -194,14 +194,14 @@ func TestBrokenObjects(t *testing.T) {
 		name: "misspelled field in a list item",
 		doc: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d}, spec: {selector: {matchLabels: {a: b}},
 			template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: "x:1", imagePullPolicyy: Always}]}}}}`,
-		want:    []short{{"Deployment.apps app/d", "schema", `spec.template.spec.containers[name="c"].imagePullPolicyy`, Error}},
+		want:    []short{{"Deployment.apps app/d", "schema", "spec.template.spec.containers[0].imagePullPolicyy", Error}},
 		message: "field not declared in schema",
 	}, {
 		name: "wrong type",
 		doc: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d}, spec: {replicas: "3", selector: {matchLabels: {a: b}},
 			template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: "x:1"}]}}}}`,
 		want:    []short{{"Deployment.apps app/d", "schema", "spec.replicas", Error}},
-		message: "expected numeric",
+		message: "expected integer, got string",
 	}, {
 		name: "fraction for an integer",
 		doc: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d}, spec: {replicas: 1.5, selector: {matchLabels: {a: b}},
@@ -223,8 +223,23 @@ func TestBrokenObjects(t *testing.T) {
 		name: "duplicate list key",
 		doc: `{apiVersion: apps/v1, kind: Deployment, metadata: {name: d}, spec: {selector: {matchLabels: {a: b}},
 			template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: "x:1", env: [{name: A, value: "1"}, {name: A, value: "2"}]}]}}}}`,
-		want:    []short{{"Deployment.apps app/d", "schema", `spec.template.spec.containers[name="c"].env`, Error}},
-		message: "server-side apply rejects",
+		want:    []short{{"Deployment.apps app/d", "schema", "spec.template.spec.containers[0].env[1]", Error}},
+		message: `duplicate entries for key [name="A"] (also item 0): server-side apply rejects`,
+	}, {
+		name:    "duplicate port, the protocol defaulted",
+		doc:     `{apiVersion: v1, kind: Service, metadata: {name: s}, spec: {ports: [{name: a, port: 53}, {name: b, port: 53, protocol: TCP}, {name: c, port: 53, protocol: UDP}]}}`,
+		want:    []short{{"Service app/s", "schema", "spec.ports[1]", Error}},
+		message: `duplicate entries for key [port=53,protocol="TCP"]`,
+	}, {
+		name:    "quantity that does not parse",
+		doc:     `{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: "x:1", resources: {limits: {memory: "lots"}}}]}}`,
+		want:    []short{{"Pod app/p", "schema", `spec.containers[0].resources.limits["memory"]`, Error}},
+		message: `invalid value "lots": quantities must match the regular expression`,
+	}, {
+		name:    "object where a list belongs",
+		doc:     `{apiVersion: v1, kind: Pod, metadata: {name: p, labels: {a: b}}, spec: {containers: {name: c, image: "x:1"}}}`,
+		want:    []short{{"Pod app/p", "schema", "spec.containers", Error}},
+		message: "expected array, got object",
 	}, {
 		name:    "CR violating its CRD's schema",
 		doc:     `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w}, spec: {size: "big"}}`,
@@ -336,8 +351,8 @@ func TestBrokenObjects(t *testing.T) {
 	}, {
 		name:    "CRD with an unknown field",
 		doc:     `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: things.other.example}, spec: {group: other.example, names: {kind: Thing, plural: things}, scope: Namespaced, version: [{name: v1}]}}`,
-		want:    []short{{"CustomResourceDefinition.apiextensions.k8s.io things.other.example", "schema", "", Error}},
-		message: `unknown field "spec.version"`,
+		want:    []short{{"CustomResourceDefinition.apiextensions.k8s.io things.other.example", "schema", "spec.version", Error}},
+		message: "field not declared in schema",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

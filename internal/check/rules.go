@@ -29,15 +29,15 @@ func secretProblems(o *render.Object) []problem {
 	return out
 }
 
-// walkStrings calls fn with every string in v and its field path, in a
-// stable order.
+// walkStrings calls fn with every string in v and its field path, in no
+// particular order (Run sorts findings).
 func walkStrings(v any, path string, fn func(path, s string)) {
 	switch v := v.(type) {
 	case string:
 		fn(path, v)
 	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			walkStrings(v[k], joinPath(path, k), fn)
+		for k, e := range v {
+			walkStrings(e, joinPath(path, k), fn)
 		}
 	case []any:
 		for i, e := range v {
