@@ -36,7 +36,7 @@ func BenchmarkCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if r, err := check.Run(p, rendered); err != nil || r.Errors+r.Warnings > 0 {
+	if r, err := check.Run(p, rendered, check.Options{}); err != nil || r.Errors+r.Warnings > 0 {
 		b.Fatalf("the default stack does not pass: %v %+v", err, r)
 	}
 	b.Run("render", func(b *testing.B) {
@@ -54,7 +54,7 @@ func BenchmarkCheck(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := check.Run(p, res); err != nil {
+			if _, err := check.Run(p, res, check.Options{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -62,7 +62,7 @@ func BenchmarkCheck(b *testing.B) {
 	b.Run("check", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := check.Run(p, rendered); err != nil {
+			if _, err := check.Run(p, rendered, check.Options{}); err != nil {
 				b.Fatal(err)
 			}
 		}

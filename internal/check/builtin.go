@@ -15,13 +15,10 @@ import (
 	"wookie.dev/wookie/internal/render"
 )
 
-// builtinProblems checks an object of a kind built into Kubernetes.
+// builtinProblems checks an object of a kind built into Kubernetes, but
+// for CRDs (crdObjectProblems).
 func builtinProblems(o *render.Object) []problem {
-	gvk := o.GroupVersionKind()
-	if gvk.Group == apiextv1.GroupName && gvk.Kind == "CustomResourceDefinition" {
-		return crdObjectProblems(o)
-	}
-	obj, err := scheme.Scheme.New(gvk)
+	obj, err := scheme.Scheme.New(o.GroupVersionKind())
 	if err != nil {
 		return nil // served by kube-apiserver, not in client-go (APIService)
 	}

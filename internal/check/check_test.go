@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -142,7 +144,7 @@ func checkPlan(t *testing.T, p *plan.Plan) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Run(p, res)
+	r, err := Run(p, res, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,5 +389,44 @@ func TestBrokenObjects(t *testing.T) {
 				t.Errorf("finding placed at %s/%s/%s from %s", f.Cluster, f.Batch, f.Bundle, f.Source)
 			}
 		})
+	}
+}
+
+// TestCRDCache: verdicts on CRDs are cached by content; a second run reads
+// them and reports the same; a damaged entry is ignored.
+func TestCRDCache(t *testing.T) {
+	bad := `{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: things.example.com}, spec: {group: other.example, names: {kind: Thing, plural: things}, scope: Namespaced, versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]}}`
+	p := fixture(t, "services", []plan.Object{obj(t, bad)})
+	res, err := render.Render(context.Background(), p, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{CacheDir: t.TempDir(), Version: "test"}
+	first, err := Run(p, res, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := filepath.Glob(filepath.Join(opts.CacheDir, "check", "*", "*.json"))
+	if len(entries) != 3 { // widgets, gadgets and things
+		t.Fatalf("cache entries: %v", entries)
+	}
+	if first.Errors != 1 {
+		t.Fatalf("findings: %+v", first.Findings)
+	}
+	for _, damage := range []bool{false, true} {
+		if damage {
+			for _, e := range entries {
+				if err := os.WriteFile(e, []byte(`{"sum":"0","problems":[]}`), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		again, err := Run(p, res, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(first, again, cmp.AllowUnexported(Finding{})); diff != "" {
+			t.Errorf("damaged %v: report differs (-first +again):\n%s", damage, diff)
+		}
 	}
 }

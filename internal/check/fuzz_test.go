@@ -70,7 +70,7 @@ func FuzzCheckObject(f *testing.F) {
 			{Name: "crds", Bundles: []plan.Bundle{{Name: "widget-crd"}}},
 			{Name: "services", Bundles: []plan.Bundle{{Name: "app", Checks: &plan.Checks{Skip: []plan.CheckSkip{{Rule: RuleImageTag, Reason: "fuzz"}}}}}},
 		}}}}
-		if _, err := Run(p, &render.Result{Clusters: []render.Cluster{rc}}); err != nil {
+		if _, err := Run(p, &render.Result{Clusters: []render.Cluster{rc}}, Options{}); err != nil {
 			t.Fatal(err)
 		}
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
 	"wookie.dev/wookie/internal/render"
 )
 
@@ -15,6 +17,8 @@ func (c *clusterCheck) checkObject(u *render.Bundle, o *render.Object) []problem
 	gk := groupKind(gvk.GroupKind())
 	_, builtin := c.api.Namespaced(o.GetAPIVersion(), o.GetKind())
 	switch {
+	case builtin && gvk.Group == apiextv1.GroupName && gvk.Kind == "CustomResourceDefinition":
+		out = append(out, c.crdProblems[o]...)
 	case builtin:
 		out = append(out, builtinProblems(o)...)
 	case c.crds.defines(gk):

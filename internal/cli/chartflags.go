@@ -39,16 +39,21 @@ func addFetchFlags(cmd *cobra.Command, f *fetchFlags) {
 // newChartClient builds the chart client the flags describe, with the
 // credentials from $WOOKIE_CREDENTIALS or the default credentials file.
 func newChartClient(f *fetchFlags) (*chart.Client, error) {
-	dir := f.cacheDir
-	if dir == "" {
-		dir = chart.DefaultCacheDir()
-	}
+	dir := cacheDir(f)
 	_, explicit := os.LookupEnv(chart.CredentialsEnv)
 	creds, err := chart.LoadCredentials(chart.DefaultCredentialsPath(), explicit)
 	if err != nil {
 		return nil, err
 	}
 	return &chart.Client{Cache: &chart.Cache{Dir: dir}, Offline: f.offline, Credentials: creds}, nil
+}
+
+// cacheDir is the cache directory: --cache-dir, else the default.
+func cacheDir(f *fetchFlags) string {
+	if f.cacheDir != "" {
+		return f.cacheDir
+	}
+	return chart.DefaultCacheDir()
 }
 
 // readLock reads the lock file; a missing file gives nil and no error.

@@ -80,7 +80,7 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	if err != nil {
 		return err
 	}
-	r, err := check.Run(p, res)
+	r, err := check.Run(p, res, checkOptions(&f.fetch, f.noCache))
 	if err != nil {
 		return err
 	}
@@ -107,8 +107,8 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 
 // checkBeforeWrite checks a rendered Plan for wookie render --check: the
 // findings go to stderr, and an error stops the render before it writes.
-func checkBeforeWrite(s *streams, cf *configFlags, p *plan.Plan, res *render.Result, strict bool) error {
-	r, err := check.Run(p, res)
+func checkBeforeWrite(s *streams, cf *configFlags, p *plan.Plan, res *render.Result, strict bool, opts check.Options) error {
+	r, err := check.Run(p, res, opts)
 	if err != nil {
 		return err
 	}
@@ -122,4 +122,13 @@ func checkBeforeWrite(s *streams, cf *configFlags, p *plan.Plan, res *render.Res
 		return fmt.Errorf("check failed: nothing written")
 	}
 	return nil
+}
+
+// checkOptions are the options of check.Run: the cache directory's check
+// cache, unless --no-cache.
+func checkOptions(ff *fetchFlags, noCache bool) check.Options {
+	if noCache {
+		return check.Options{}
+	}
+	return check.Options{CacheDir: cacheDir(ff), Version: cacheVersion()}
 }

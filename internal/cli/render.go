@@ -111,7 +111,7 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 		return err
 	}
 	if f.check {
-		if err := checkBeforeWrite(s, &f.config, p, res, f.strict); err != nil {
+		if err := checkBeforeWrite(s, &f.config, p, res, f.strict, checkOptions(&f.fetch, f.noCache)); err != nil {
 			return err
 		}
 	}
