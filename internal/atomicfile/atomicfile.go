@@ -91,9 +91,18 @@ func ReplaceDir(target string, build func(dir string) error) (err error) {
 	if err := os.WriteFile(filepath.Join(tmp, Marker), []byte("written by wookie; the whole directory is replaced on every run\n"), 0o644); err != nil {
 		return err
 	}
+	return SwapDir(tmp, target)
+}
+
+// SwapDir puts the directory tmp in target's place: a missing target is
+// simply renamed to; an existing one is moved aside, replaced, and removed,
+// or put back when the replacing rename fails. tmp and target must be in
+// the same directory.
+func SwapDir(tmp, target string) error {
 	if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
 		return os.Rename(tmp, target)
 	}
+	parent := filepath.Dir(target)
 	old, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".old-")
 	if err != nil {
 		return err
