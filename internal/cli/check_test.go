@@ -12,10 +12,10 @@ import (
 	"wookie.dev/wookie/internal/render/rendertest"
 )
 
-// istioRepo serves the Istio-shaped test charts at the catalog's version
-// and at 1.24.3 (examples/kubeconfig-yaml) from a chart repository on
-// 127.0.0.1.
-func istioRepo(t *testing.T) *charttest.Repo {
+// catalogRepo serves the Istio-shaped test charts at the catalog's version
+// and at 1.24.3 (examples/kubeconfig-yaml), and the Percona-shaped ones,
+// from a chart repository on 127.0.0.1.
+func catalogRepo(t *testing.T) *charttest.Repo {
 	t.Helper()
 	var charts [][]byte
 	for _, c := range []charttest.Chart{rendertest.Base(), rendertest.Istiod(), rendertest.Gateway()} {
@@ -23,14 +23,20 @@ func istioRepo(t *testing.T) *charttest.Repo {
 		c.Version = "1.24.3"
 		charts = append(charts, charttest.Package(t, c))
 	}
+	charts = append(charts, charttest.Package(t, rendertest.Operator()), charttest.Package(t, rendertest.PXCDB()))
 	return charttest.NewRepo(t, charttest.RepoOptions{}, charts...)
+}
+
+// catalogMirror is a configuration file pointing the catalog at repo.
+func catalogMirror(repo string) []byte {
+	return []byte("package wookie\n" + rendertest.IstioMirrorConfig(repo) + rendertest.PerconaMirrorConfig(repo))
 }
 
 // TestCheckDefaultAndExamples: the embedded default and every example pass
 // wookie check --strict: no error, no warning, and only the finding the
 // wookie project skips with its reason (the gateway's image: auto).
 func TestCheckDefaultAndExamples(t *testing.T) {
-	repo := istioRepo(t)
+	repo := catalogRepo(t)
 	examples, err := filepath.Abs("../../examples")
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func TestCheckDefaultAndExamples(t *testing.T) {
 	for name, files := range configs {
 		t.Run(name, func(t *testing.T) {
 			workIn(t, t.TempDir(), "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n")
-			if err := os.WriteFile("mirror.cue", []byte("package wookie\n"+rendertest.IstioMirrorConfig(repo.URL)), 0o644); err != nil {
+			if err := os.WriteFile("mirror.cue", catalogMirror(repo.URL), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			args := append([]string{"check", "--strict", "-f", "mirror.cue"}, files...)

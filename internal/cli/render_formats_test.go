@@ -104,6 +104,48 @@ func TestRenderFormatsGolden(t *testing.T) {
 	}
 }
 
+// TestRenderPXCGolden renders examples/istio-pxc (Istio and a one-node
+// Percona XtraDB Cluster) with test charts and compares the manifests
+// tree with testdata/formats/istio-pxc/manifests (-update rewrites it).
+func TestRenderPXCGolden(t *testing.T) {
+	example, err := filepath.Abs("../../examples/istio-pxc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := filepath.Abs("testdata/formats/istio-pxc/manifests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := catalogRepo(t)
+	workIn(t, t.TempDir(), "")
+	if err := os.WriteFile("mirror.cue", catalogMirror(repo.URL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"-f", example, "-f", "mirror.cue"}
+	if code, _, stderr := run(t, append([]string{"lock"}, files...)...); code != 0 {
+		t.Fatalf("lock: %s", stderr)
+	}
+	code, _, stderr := run(t, append([]string{"render", "--check", "--strict", "--locked", "-o", "out"}, files...)...)
+	if code != 0 {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	tree := readTree(t, "out")
+	for name, data := range tree {
+		tree[name] = repoAddr.ReplaceAllStringFunc(data, func(m string) string {
+			if strings.Contains(m, ":") {
+				return "charts.test"
+			}
+			return "charts-test"
+		})
+	}
+	compareTree(t, golden, tree)
+	for _, want := range []string{"wookie-local/crds/pxc-operator-crds.yaml", "wookie-local/operators/pxc-operator.yaml", "wookie-local/services/pxc-db.yaml", "wookie-local/namespaces/ns-pxc.yaml"} {
+		if _, ok := tree[want]; !ok {
+			t.Errorf("no %s in the tree", want)
+		}
+	}
+}
+
 // TestRenderFormatErrors: bad format flags are usage errors (exit 2)
 // found before anything is rendered; a format that cannot express the
 // Plan fails with exit 1 and leaves the previous output untouched.

@@ -302,6 +302,73 @@ rules:
 	}}
 }
 
+// PXCDB is a chart shaped like Percona's pxc-db: one PerconaXtraDBCluster
+// built from the values, at the catalog's version.
+func PXCDB() charttest.Chart {
+	return charttest.Chart{Name: "pxc-db", Version: "1.20.0", Files: map[string]string{
+		"values.yaml": `crVersion: 1.20.0
+unsafeFlags: {pxcSize: false, proxySize: false}
+pxc:
+  size: 3
+  image: percona/percona-xtradb-cluster:8.0.42
+  resources: {requests: {memory: 1G, cpu: 600m}}
+  persistence: {size: 8Gi}
+  affinity: {antiAffinityTopologyKey: kubernetes.io/hostname}
+haproxy:
+  enabled: true
+  size: 3
+  image: percona/haproxy:2.8.15
+  affinity: {antiAffinityTopologyKey: kubernetes.io/hostname}
+backup: {enabled: true}
+logcollector: {enabled: true}
+`,
+		"templates/cluster.yaml": `apiVersion: pxc.percona.com/v1
+kind: PerconaXtraDBCluster
+metadata:
+  name: {{ .Release.Name | trunc 21 | trimSuffix "-" }}
+  namespace: {{ .Release.Namespace }}
+spec:
+  crVersion: {{ .Values.crVersion }}
+  unsafeFlags: {{ toJson .Values.unsafeFlags }}
+  pxc:
+    size: {{ .Values.pxc.size }}
+    image: {{ .Values.pxc.image }}
+    resources: {{ toJson .Values.pxc.resources }}
+    affinity: {{ toJson .Values.pxc.affinity }}
+    volumeSpec:
+      persistentVolumeClaim:
+        resources: {requests: {storage: {{ .Values.pxc.persistence.size }}}}
+  haproxy:
+    enabled: {{ .Values.haproxy.enabled }}
+    size: {{ .Values.haproxy.size }}
+    image: {{ .Values.haproxy.image }}
+    affinity: {{ toJson .Values.haproxy.affinity }}
+  logcollector: {enabled: {{ .Values.logcollector.enabled }}}
+  {{- if .Values.backup.enabled }}
+  backup: {image: percona/percona-xtrabackup:8.0.35}
+  {{- end }}
+`,
+	}}
+}
+
+// WritePercona writes Operator and PXCDB as chart directories under dir.
+func WritePercona(t testing.TB, dir string) {
+	t.Helper()
+	for _, c := range []charttest.Chart{Operator(), PXCDB()} {
+		charttest.WriteDir(t, dir, c)
+	}
+}
+
+// PerconaMirrorConfig is a configuration fragment that points the chart
+// catalog's Percona charts at a local repository.
+func PerconaMirrorConfig(repo string) string {
+	return `charts: percona: {
+	"pxc-operator": repo: "` + repo + `"
+	"pxc-db": repo:       "` + repo + `"
+}
+`
+}
+
 // WriteIstio writes Base, Istiod and Gateway as chart directories under
 // dir, a local chart repository for the charts the wookie project uses.
 func WriteIstio(t testing.TB, dir string) {
