@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"wookie.dev/wookie/internal/cert"
+)
+
+// TestCertsCommands: certs init makes a root and an intermediate per
+// cluster in the state directory (0700/0600), keeps them on a second run,
+// show prints them without key material, rotate replaces intermediates
+// under the same root, and --force replaces everything.
+func TestCertsCommands(t *testing.T) {
+	dir := t.TempDir()
+	workIn(t, dir, "targets: kubeconfig: {enable: true, clusterName: \"east\", context: \"east\", kubeVersion: \"1.31.4\"}\n")
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	certs := filepath.Join(dir, "state", "wookie", configName(&configFlags{}), "certs")
+	show := func() []cert.Info {
+		t.Helper()
+		code, out, stderr := run(t, "certs", "show", "-o", "json")
+		if code != 0 {
+			t.Fatalf("show: %d %s", code, stderr)
+		}
+		if strings.Contains(out, "PRIVATE") {
+			t.Fatalf("show printed key material:\n%s", out)
+		}
+		var infos []cert.Info
+		if err := json.Unmarshal([]byte(out), &infos); err != nil {
+			t.Fatal(err)
+		}
+		return infos
+	}
+
+	if code, _, stderr := run(t, "certs", "show"); code != 1 || !strings.Contains(stderr, "wookie certs init") {
+		t.Errorf("show before init: %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "certs", "init", "--key-algorithm", "dsa"); code != 2 || !strings.Contains(stderr, `--key-algorithm "dsa": want rsa or ecdsa`) {
+		t.Errorf("bad algorithm: %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "certs", "init", "--key-algorithm", "ecdsa"); code != 0 || !strings.Contains(stderr, "✓ cluster east: intermediate CA made") {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	first := show()
+	if len(first) != 2 || first[0].Cluster != "" || first[1].Cluster != "east" || first[1].KeyAlgorithm != "ECDSA" || first[1].SANs[0] != "istiod.istio-system.svc" {
+		t.Fatalf("infos: %+v", first)
+	}
+	err := filepath.Walk(certs, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if info.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, info.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A second init keeps everything.
+	if code, _, stderr := run(t, "certs", "init"); code != 0 || !strings.Contains(stderr, "root CA exists") || !strings.Contains(stderr, "intermediate CA exists: kept") {
+		t.Errorf("second init: %d %s", code, stderr)
+	}
+	if again := show(); again[0].Serial != first[0].Serial || again[1].Serial != first[1].Serial {
+		t.Errorf("second init changed certificates")
+	}
+
+	// rotate: a new intermediate, the same root.
+	if code, _, stderr := run(t, "certs", "rotate"); code != 0 {
+		t.Fatalf("rotate: %s", stderr)
+	}
+	rotated := show()
+	if rotated[0].Serial != first[0].Serial || rotated[1].Serial == first[1].Serial {
+		t.Errorf("rotate: root %s -> %s, intermediate %s -> %s", first[0].Serial, rotated[0].Serial, first[1].Serial, rotated[1].Serial)
+	}
+	if _, _, err := (cert.Store{Dir: certs}).LoadIntermediate("east"); err != nil {
+		t.Errorf("rotated intermediate does not load: %v", err)
+	}
+
+	// --force replaces the root too.
+	if code, _, stderr := run(t, "certs", "init", "--force", "--key-algorithm", "ecdsa"); code != 0 {
+		t.Fatalf("init --force: %s", stderr)
+	}
+	if forced := show(); forced[0].Serial == first[0].Serial || forced[1].Serial == rotated[1].Serial {
+		t.Errorf("init --force kept certificates")
+	}
+
+	// Unknown cluster: a usage error.
+	if code, _, stderr := run(t, "certs", "rotate", "--cluster", "west"); code != 2 || !strings.Contains(stderr, "cluster west: no such cluster in the Plan (it has east)") {
+		t.Errorf("rotate --cluster west: %d %s", code, stderr)
+	}
+}
