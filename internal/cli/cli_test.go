@@ -5,25 +5,40 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"wookie.dev/wookie/internal/cluster/clustertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (docs/options.md)")
 
+// TestMain makes the test binary answer as wookie, and as the stand-ins
+// for k3d and docker of package clustertest (which check what wookie asks
+// of k3d, not k3d itself), and puts those names first on PATH.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"wookie": func() { os.Exit(Main()) },
+		"k3d":    clustertest.K3dMain,
+		"docker": clustertest.DockerMain,
 	})
 }
 
-// TestScripts runs the end-to-end CLI scripts in testdata/script. The
-// examples/ directory is copied into each script's work directory.
+// TestScripts runs the end-to-end CLI scripts in testdata/script. $EXAMPLES
+// is the examples/ directory. For the cluster commands, the stand-in k3d
+// keeps its state in $FAKEK3D_DIR, wookie its state in $XDG_STATE_HOME and
+// kubeconfig contexts go to $KUBECONFIG, all under $WORK; $NOK3D is a
+// directory holding wookie and no k3d or docker, for PATH.
 func TestScripts(t *testing.T) {
 	examples, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := exec.LookPath("wookie")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +46,18 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
-			return nil
+			fake := filepath.Join(env.WorkDir, ".k3d")
+			nok3d := filepath.Join(env.WorkDir, ".nok3d")
+			for _, d := range []string{fake, nok3d} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					return err
+				}
+			}
+			env.Setenv("FAKEK3D_DIR", fake)
+			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, ".state"))
+			env.Setenv("KUBECONFIG", filepath.Join(env.WorkDir, ".kube", "config"))
+			env.Setenv("NOK3D", nok3d)
+			return os.Symlink(self, filepath.Join(nok3d, "wookie"))
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/deploy"
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/render"
 )
 
 // clusterFlags select clusters and how to reach them.
@@ -41,6 +43,38 @@ func addLiveFlags(cmd *cobra.Command, f *liveFlags) {
 	addClusterFlags(cmd, &f.cluster)
 }
 
+// renderLive loads the Plan, checks the --cluster names (an unknown one is
+// a usage error) and renders it, except the clusters with inputs: deploy,
+// diff and status render those once the inputs are read.
+func renderLive(cmd *cobra.Command, s *streams, f *liveFlags) (*plan.Plan, *render.Result, error) {
+	p, err := loadPlan(s, &f.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := selectClusters(p, f.cluster.clusters); err != nil {
+		return nil, nil, err
+	}
+	return renderLoaded(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{deferInputs: true}, p)
+}
+
+// readOptions are the deploy options of diff and status: the selected
+// clusters, how to reach them and to render the clusters with inputs, and
+// the warnings about inputs without a value printed to stderr.
+func readOptions(s *streams, f *liveFlags) (deploy.Options, error) {
+	ropts, err := renderOptions(&f.lock, &f.fetch, renderHow{})
+	if err != nil {
+		return deploy.Options{}, err
+	}
+	return deploy.Options{
+		Clusters: f.cluster.clusters, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context, Render: ropts,
+		OnEvent: func(e deploy.Event) {
+			if e.Type == "warning" {
+				warn(s, &f.config, []string{"cluster " + e.Cluster + ": " + e.Message})
+			}
+		},
+	}, nil
+}
+
 type deployFlags struct {
 	liveFlags
 	timeout        time.Duration
@@ -67,22 +101,33 @@ message names batch, bundle and every object not ready, and the exit code is 1.
 Fields another field manager owns are a conflict naming the object and the
 manager, unless --force-conflicts. What wookie applied is recorded in the
 ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
-(CRDs, Namespaces and PVCs only when their bundle says prune: true).`,
+(CRDs, Namespaces and PVCs only when their bundle says prune: true).
+
+Clusters deploy in the order of their dependencies (a cluster's dependsOn and
+the clusters its inputs come from), independent clusters at the same time. A
+cluster's inputs are read from the live clusters they come from, waiting up
+to each input's timeout, and put in place of ((input NAME)) before the
+cluster is rendered and applied. A cluster that fails skips the clusters that
+depend on it; the others go on. With --cluster, inputs from a cluster not
+selected are read from its live state without deploying it.`,
 		Example: `  wookie deploy
   wookie deploy --cluster wookie-local --timeout 10m --prune
   wookie deploy --dry-run=server
   wookie deploy -o json | jq .`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(f.output, "text", "json"); err != nil {
+			if err := f.check(); err != nil {
 				return err
-			}
-			if f.dryRun != "none" && f.dryRun != "server" {
-				return usagef("--dry-run=%s: want server or none", f.dryRun)
 			}
 			return runDeploy(cmd, s, f)
 		},
 	}
+	addDeployFlags(cmd, f)
+	return cmd
+}
+
+// addDeployFlags registers the flags of deploy (and up).
+func addDeployFlags(cmd *cobra.Command, f *deployFlags) {
 	addLiveFlags(cmd, &f.liveFlags)
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "how long to wait for each bundle, replacing the bundles' own (default 5m)")
 	cmd.Flags().StringVar(&f.dryRun, "dry-run", "none", "server: send everything as a server-side dry run and change nothing")
@@ -90,17 +135,38 @@ ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "delete objects wookie applied earlier that are no longer in the Plan")
 	cmd.Flags().BoolVar(&f.forceConflicts, "force-conflicts", false, "take over fields other field managers own")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text (progress on stderr) or json (one event per line on stdout)")
-	return cmd
+}
+
+// check reports flag values deploy does not know as usage errors.
+func (f *deployFlags) check() error {
+	if err := checkOutput(f.output, "text", "json"); err != nil {
+		return err
+	}
+	if f.dryRun != "none" && f.dryRun != "server" {
+		return usagef("--dry-run=%s: want server or none", f.dryRun)
+	}
+	return nil
 }
 
 func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 	start := time.Now()
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{})
+	p, res, err := renderLive(cmd, s, &f.liveFlags)
+	if err != nil {
+		return err
+	}
+	return deployRendered(cmd, s, f, p, res, start)
+}
+
+// deployRendered applies res, rendered from p, as deploy does (wookie up
+// too), and reports the time since start.
+func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan, res *render.Result, start time.Time) error {
+	ropts, err := renderOptions(&f.lock, &f.fetch, renderHow{})
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(s.out)
 	opts := deploy.Options{
+		Render:         ropts,
 		Clusters:       f.cluster.clusters,
 		Kubeconfig:     f.cluster.kubeconfig,
 		Context:        f.cluster.context,
@@ -140,6 +206,9 @@ func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 // progressLine is the text form of a deploy event.
 func progressLine(e deploy.Event) string {
 	where := e.Cluster + " " + e.Batch + "/" + e.Bundle
+	if e.Bundle == "" {
+		where = e.Cluster
+	}
 	switch e.Type {
 	case "start":
 		return fmt.Sprintf("… %s  %d objects", where, e.Objects)
@@ -155,7 +224,18 @@ func progressLine(e deploy.Event) string {
 		}
 		return fmt.Sprintf("✓ %s  %d objects  %s  ready in %.1fs", where, e.Objects, strings.Join(parts, " "), e.Seconds)
 	case "failed":
+		if e.Bundle == "" {
+			return fmt.Sprintf("✗ %s  failed after %.1fs", where, e.Seconds)
+		}
 		return fmt.Sprintf("✗ %s  %s", where, e.Message)
+	case "input":
+		return fmt.Sprintf("✓ %s input %s  %s %s  in %.1fs", e.Cluster, e.Input, e.Message, e.Object, e.Seconds)
+	case "input-wait":
+		return fmt.Sprintf("… %s input %s  %s: %s", e.Cluster, e.Input, e.Object, e.Message)
+	case "note":
+		return fmt.Sprintf("• %s  %s", e.Cluster, e.Message)
+	case "warning":
+		return fmt.Sprintf("warning: cluster %s: %s", e.Cluster, e.Message)
 	case "skipped":
 		return fmt.Sprintf("- %s  skipped: %s", where, e.Message)
 	case "namespace":

@@ -99,7 +99,7 @@ charts: istio: {
 	}
 
 	// Selection errors.
-	if code, _, stderr := run(t, "deploy", "--cluster", "nope"); code != 1 || !strings.Contains(stderr, "--cluster nope: no such cluster in the Plan (it has test)") {
+	if code, _, stderr := run(t, "deploy", "--cluster", "nope"); code != 2 || !strings.Contains(stderr, "cluster nope: no such cluster in the Plan (it has test)") {
 		t.Errorf("--cluster nope: %d %s", code, stderr)
 	}
 	if code, _, stderr := run(t, "deploy", "--dry-run=client"); code != 2 || !strings.Contains(stderr, "--dry-run=client: want server or none") {

@@ -25,7 +25,9 @@ func newDiffCmd(s *streams) *cobra.Command {
 dry run, printing a unified diff per object that would be created or changed
 (Secret values masked); with --prune also the objects a deploy --prune would
 delete or keep. Like kubectl diff it exits 0 when nothing differs, 1 when
-something does, and 2 on an error.`,
+something does, and 2 on an error. A cluster's inputs are read once from the
+live clusters they come from; an input without a value is a warning, and its
+((input NAME)) reference stays in the diff.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output, "text", "json"); err != nil {
@@ -51,13 +53,16 @@ something does, and 2 on an error.`,
 }
 
 func runDiff(cmd *cobra.Command, s *streams, f *diffFlags) ([]deploy.Change, error) {
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{})
+	p, res, err := renderLive(cmd, s, &f.liveFlags)
 	if err != nil {
 		return nil, err
 	}
-	return deploy.Diff(cmd.Context(), p, res, deploy.Options{
-		Clusters: f.cluster.clusters, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context, Prune: f.prune,
-	})
+	opts, err := readOptions(s, &f.liveFlags)
+	if err != nil {
+		return nil, err
+	}
+	opts.Prune = f.prune
+	return deploy.Diff(cmd.Context(), p, res, opts)
 }
 
 func printChanges(s *streams, changes []deploy.Change, format string) error {

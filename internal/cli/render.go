@@ -161,6 +161,11 @@ type renderHow struct {
 	// allowUnknownKinds keeps objects of undeclared kinds for wookie check
 	// to report, instead of failing.
 	allowUnknownKinds bool
+	// deferInputs leaves the clusters with inputs out of the rendering:
+	// deploy, diff and status render them once the inputs are read. Else
+	// they are rendered with the input references in place, and a warning
+	// names the inputs.
+	deferInputs bool
 }
 
 // renderPlan evaluates (or reads) the Plan, pins it from the lock file and
@@ -170,16 +175,53 @@ func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, 
 	if err != nil {
 		return nil, nil, err
 	}
+	return renderLoaded(cmd, s, cf, lf, ff, how, p)
+}
+
+// renderLoaded is renderPlan for a Plan already loaded.
+func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow, p *plan.Plan) (*plan.Plan, *render.Result, error) {
 	if err := pinPlan(s, cf, lf, p); err != nil {
 		return nil, nil, err
 	}
-	lock, err := readLock(lf.lockFile)
+	opts, err := renderOptions(lf, ff, how)
 	if err != nil {
 		return nil, nil, err
 	}
+	rendered := p
+	if how.deferInputs {
+		rendered = &plan.Plan{APIVersion: p.APIVersion, Kind: p.Kind, GitOps: p.GitOps}
+		for _, c := range p.Clusters {
+			if len(c.Inputs) == 0 {
+				rendered.Clusters = append(rendered.Clusters, c)
+			}
+		}
+	} else {
+		for _, c := range p.Clusters {
+			if len(c.Inputs) > 0 {
+				warn(s, cf, []string{fmt.Sprintf("cluster %s: inputs %s are read from live clusters at deploy time: the output keeps their references %s",
+					c.Name, strings.Join(plan.InputNames(&c), ", "), plan.InputRef("NAME"))})
+			}
+		}
+	}
+	res, err := render.Render(cmd.Context(), rendered, opts)
+	if err != nil {
+		return nil, nil, withNetworkHint(err)
+	}
+	warn(s, cf, res.Warnings)
+	return p, res, nil
+}
+
+// renderOptions are the options of every render: charts as the lock file
+// pins them, through the chart cache, and the render cache unless
+// how.noCache.
+func renderOptions(lf *lockFlags, ff *fetchFlags, how renderHow) (render.Options, error) {
+	lock, err := readLock(lf.lockFile)
+	if err != nil {
+		return render.Options{}, err
+	}
 	client, err := newChartClient(ff)
 	if err != nil {
-		return nil, nil, err
+		return render.Options{}, err
 	}
 	opts := render.Options{
 		Charts:            &chart.PlanSource{Client: client, Lock: lock},
@@ -189,12 +231,7 @@ func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, 
 	if !how.noCache {
 		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
 	}
-	res, err := render.Render(cmd.Context(), p, opts)
-	if err != nil {
-		return nil, nil, withNetworkHint(err)
-	}
-	warn(s, cf, res.Warnings)
-	return p, res, nil
+	return opts, nil
 }
 
 // withNetworkHint adds a hint to errors from an unreachable repository.

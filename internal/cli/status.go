@@ -24,19 +24,23 @@ func newStatusCmd(s *streams) *cobra.Command {
 		Long: `status renders the Plan and reads every object from its cluster: per bundle how
 many objects exist and how many are ready (kstatus plus the bundle's
 readiness rules), and which are not. It exits 0 when every bundle is Ready
-and 1 otherwise.`,
+and 1 otherwise. A cluster's inputs are read once from the live clusters they
+come from; an input without a value is a warning, and its ((input NAME))
+reference stays in place.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output, "table", "json"); err != nil {
 				return err
 			}
-			p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{})
+			p, res, err := renderLive(cmd, s, &f.liveFlags)
 			if err != nil {
 				return err
 			}
-			sts, err := deploy.Status(cmd.Context(), p, res, deploy.Options{
-				Clusters: f.cluster.clusters, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context,
-			})
+			opts, err := readOptions(s, &f.liveFlags)
+			if err != nil {
+				return err
+			}
+			sts, err := deploy.Status(cmd.Context(), p, res, opts)
 			if err != nil {
 				return err
 			}

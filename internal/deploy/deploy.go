@@ -49,8 +49,15 @@ type Options struct {
 	Prune bool
 	// ForceConflicts takes over fields other field managers own.
 	ForceConflicts bool
-	// Parallel bounds the bundles deployed at once; 0 means 4.
+	// Parallel bounds the bundles of a cluster deployed at once; 0 means 4.
 	Parallel int
+	// ParallelClusters bounds the clusters deployed at once; 0 means 4.
+	ParallelClusters int
+	// Render renders the clusters that have inputs, once their values are
+	// read and substituted, and the clusters that the render.Result given
+	// to Deploy, Diff or Status lacks. Its Charts are needed when those
+	// clusters have chart bundles.
+	Render render.Options
 	// Interval is how often readiness is polled; 0 means 1s.
 	Interval time.Duration
 	// OnEvent receives progress; nil drops it. It is called from several
@@ -60,11 +67,18 @@ type Options struct {
 
 // Event is one step of a deploy, for progress lines and JSON output.
 type Event struct {
-	Time       time.Time     `json:"time"`
-	Type       string        `json:"type"` // start, done, failed, skipped, namespace, pruned, kept, cluster
-	Cluster    string        `json:"cluster"`
-	Batch      string        `json:"batch,omitempty"`
-	Bundle     string        `json:"bundle,omitempty"`
+	Time time.Time `json:"time"`
+	// Type is start, done, failed, skipped, namespace, pruned or kept for
+	// a bundle or object; cluster when a cluster is deployed, failed or
+	// skipped without a bundle for a cluster that failed or was not
+	// deployed; input when an input has its value, input-wait when deploy
+	// waits for it; note and warning for messages.
+	Type    string `json:"type"`
+	Cluster string `json:"cluster"`
+	Batch   string `json:"batch,omitempty"`
+	Bundle  string `json:"bundle,omitempty"`
+	// Input names the input of an input, input-wait or warning event.
+	Input      string        `json:"input,omitempty"`
 	Objects    int           `json:"objects,omitempty"`
 	Created    int           `json:"created,omitempty"`
 	Configured int           `json:"configured,omitempty"`
@@ -89,36 +103,23 @@ type Summary struct {
 	Bundles, Objects, Created, Configured, Unchanged, Pruned, Kept int
 }
 
-// Deploy applies r, rendered from p, to every selected cluster in turn.
+// Deploy applies r, rendered from p, to the selected clusters of p.
+//
+// Clusters deploy in the order of their dependencies: a cluster starts when
+// every selected cluster in its dependsOn or its inputs' clusters is
+// deployed, clusters that do not depend on each other in parallel. A
+// cluster with inputs has them read from the live clusters they come from
+// (waiting for each up to its timeout; once, without waiting, in a dry
+// run), substituted into its bundles and the cluster rendered with
+// opts.Render before it is applied. After a cluster fails, the clusters
+// that depend on it are skipped; the others go on. The error names every
+// cluster that failed or was skipped.
 func Deploy(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (*Summary, error) {
-	sum := &Summary{}
-	targets, err := selectClusters(p, opts)
+	f, err := newFleet(p, r, opts)
 	if err != nil {
 		return nil, err
 	}
-	var mu sync.Mutex
-	emit := func(e Event) {
-		if opts.OnEvent == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		e.Time = time.Now()
-		e.DryRun = opts.DryRun
-		opts.OnEvent(e)
-	}
-	for i := range p.Clusters {
-		pc := &p.Clusters[i]
-		t, ok := targets[pc.Name]
-		if !ok {
-			continue
-		}
-		d := &clusterDeploy{plan: pc, rendered: &r.Clusters[i], opts: opts, emit: emit, sum: sum}
-		if err := d.run(ctx, t); err != nil {
-			return sum, fmt.Errorf("cluster %s: %w", pc.Name, err)
-		}
-	}
-	return sum, nil
+	return f.deploy(ctx)
 }
 
 // selectClusters returns the target of every selected cluster.

@@ -29,22 +29,26 @@ type Change struct {
 	Diff string `json:"diff,omitempty"`
 }
 
-// Diff compares every object of r with the live clusters through
-// server-side dry runs, and lists what an apply (and, with opts.Prune, a
-// prune) would change. It changes nothing.
+// Diff compares every object of r, rendered from p, with the live clusters
+// through server-side dry runs, and lists what an apply (and, with
+// opts.Prune, a prune) would change. It changes nothing.
+//
+// The inputs of a cluster are read once from the live clusters they come
+// from, without waiting; an input without a value keeps its reference and
+// is reported by a warning event to opts.OnEvent. Such a cluster is
+// rendered with opts.Render, as are the clusters r lacks.
 func Diff(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) ([]Change, error) {
-	targets, err := selectClusters(p, opts)
+	f, err := newFleet(p, r, opts)
 	if err != nil {
 		return nil, err
 	}
 	var out []Change
-	for i := range p.Clusters {
-		pc := &p.Clusters[i]
-		t, ok := targets[pc.Name]
-		if !ok {
-			continue
+	for _, sel := range f.selected() {
+		pc, rc, err := f.prepare(ctx, sel, false)
+		if err != nil {
+			return nil, inCluster(sel.Name, err)
 		}
-		changes, err := diffCluster(ctx, pc, &r.Clusters[i], t, opts)
+		changes, err := diffCluster(ctx, pc, rc, f.targets[pc.Name], opts)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", pc.Name, err)
 		}

@@ -21,26 +21,30 @@ type BundleStatus struct {
 	NotReady []ObjectState `json:"notReady,omitempty"`
 }
 
-// Status reads every object of r from the live clusters and reports per
-// bundle whether its objects exist and are ready.
+// Status reads every object of r, rendered from p, from the live clusters
+// and reports per bundle whether its objects exist and are ready.
+//
+// The inputs of a cluster are read once from the live clusters they come
+// from, without waiting; an input without a value keeps its reference and
+// is reported by a warning event to opts.OnEvent. Such a cluster is
+// rendered with opts.Render, as are the clusters r lacks.
 func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) ([]BundleStatus, error) {
-	targets, err := selectClusters(p, opts)
+	f, err := newFleet(p, r, opts)
 	if err != nil {
 		return nil, err
 	}
 	var out []BundleStatus
-	for i := range p.Clusters {
-		pc := &p.Clusters[i]
-		t, ok := targets[pc.Name]
-		if !ok {
-			continue
+	for _, sel := range f.selected() {
+		pc, rc, err := f.prepare(ctx, sel, false)
+		if err != nil {
+			return nil, inCluster(sel.Name, err)
 		}
-		c, err := connect(t)
+		c, err := connect(f.targets[pc.Name])
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", pc.Name, err)
 		}
 		d := &clusterDeploy{plan: pc, conn: c, opts: opts}
-		for _, b := range r.Clusters[i].Batches {
+		for _, b := range rc.Batches {
 			for _, u := range b.Bundles {
 				meta, err := d.meta(&u)
 				if err != nil {

@@ -121,14 +121,28 @@ func eachField(v cue.Value, fn func(name string, f cue.Value) error) error {
 // The shapes of the configuration's clusters as CUE marshals them. Decoding
 // is strict, so a field added to the schema must be mapped here.
 type cueCluster struct {
-	Name        string              `json:"name"`
-	Target      string              `json:"target"`
-	Context     string              `json:"context"`
-	Kubeconfig  string              `json:"kubeconfig,omitempty"`
-	KubeVersion string              `json:"kubeVersion"`
-	GitOps      *plan.ClusterGitOps `json:"gitops,omitempty"`
-	Provides    *plan.Provides      `json:"provides,omitempty"`
-	Batches     map[string]cueBatch `json:"batches"`
+	Name        string                      `json:"name"`
+	Target      string                      `json:"target"`
+	Context     string                      `json:"context"`
+	Kubeconfig  string                      `json:"kubeconfig,omitempty"`
+	KubeVersion string                      `json:"kubeVersion"`
+	K3d         *plan.K3dCluster            `json:"k3d,omitempty"`
+	Mesh        *cueMesh                    `json:"mesh,omitempty"`
+	GitOps      *plan.ClusterGitOps         `json:"gitops,omitempty"`
+	Provides    *plan.Provides              `json:"provides,omitempty"`
+	DependsOn   []string                    `json:"dependsOn,omitempty"`
+	Inputs      map[string]plan.InputSource `json:"inputs,omitempty"`
+	Batches     map[string]cueBatch         `json:"batches"`
+}
+
+// cueMesh is a cluster's place in a multi-cluster mesh. It stays in CUE,
+// where projects read it, and is not copied into the Plan: what it means
+// for a cluster reaches the Plan as the bundles and values projects make
+// of it, and no later stage needs the role itself.
+type cueMesh struct {
+	ClusterRole string `json:"clusterRole"`
+	Network     string `json:"network"`
+	APIServer   string `json:"apiServer,omitempty"`
 }
 
 type cueBatch struct {
@@ -212,9 +226,14 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 			Context:     cc.Context,
 			Kubeconfig:  cc.Kubeconfig,
 			KubeVersion: cc.KubeVersion,
+			K3d:         cc.K3d,
 			GitOps:      cc.GitOps,
 			Provides:    cc.Provides,
+			DependsOn:   cc.DependsOn,
 			Batches:     []plan.Batch{},
+		}
+		for _, in := range sortedKeys(cc.Inputs) {
+			c.Inputs = append(c.Inputs, plan.Input{Name: in, From: cc.Inputs[in]})
 		}
 		disabled := map[string]bool{}
 		for _, b := range cc.Batches {

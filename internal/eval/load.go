@@ -14,6 +14,7 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
 	cuejson "cuelang.org/go/encoding/json"
 	cueyaml "cuelang.org/go/encoding/yaml"
@@ -105,12 +106,30 @@ func Load(cfg Config) (cue.Value, []Source, error) {
 	ctx := cuecontext.New()
 	v := ctx.BuildInstance(inst)
 	if err := v.Err(); err != nil {
-		return cue.Value{}, nil, formatError(err)
+		return cue.Value{}, nil, formatError(optionsFirst(v, err))
 	}
 	if err := v.Validate(); err != nil {
-		return cue.Value{}, nil, formatErrorIn(err, v)
+		return cue.Value{}, nil, formatErrorIn(optionsFirst(v, err), v)
 	}
 	return v, sources, nil
+}
+
+// optionsFirst returns the problems of the options (targets and projects)
+// when they have any, and err, the problems of v, otherwise. CUE reports a
+// bad option where it first meets it, which may be where a module copies it
+// to (a target's agents in clusters.<name>.k3d.agents), while the user set
+// it as an option; the copies' problems follow from the option's.
+func optionsFirst(v cue.Value, err error) error {
+	var out cueerrors.Error
+	for _, root := range []string{"targets", "projects"} {
+		if e := v.LookupPath(cue.ParsePath(root)).Validate(); e != nil {
+			out = cueerrors.Append(out, cueerrors.Promote(e, ""))
+		}
+	}
+	if out == nil {
+		return err
+	}
+	return out
 }
 
 // embeddedFiles parses every .cue file under the given directories of fsys,

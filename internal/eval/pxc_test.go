@@ -25,6 +25,8 @@ func TestPXCOptions(t *testing.T) {
 	}{
 		{name: "one node by default", config: base + "projects: wookie: pxc: enable: true\n", size: 1, haproxy: 1, affinity: "", injection: "disabled"},
 		{name: "three nodes", config: kubeconfig + "projects: wookie: pxc: {enable: true, size: 3}\n", size: 3, haproxy: 3, affinity: "", injection: "disabled"},
+		{name: "three nodes on a two-node k3d cluster relax anti-affinity", config: base + "targets: \"local-k3d\": agents: 1\nprojects: wookie: pxc: {enable: true, size: 3}\n", size: 3, haproxy: 3, affinity: "none", injection: "disabled"},
+		{name: "three nodes on a three-node k3d cluster keep it", config: base + "targets: \"local-k3d\": agents: 2\nprojects: wookie: pxc: {enable: true, size: 3}\n", size: 3, haproxy: 3, affinity: "", injection: "disabled"},
 		{name: "anti-affinity off", config: kubeconfig + "projects: wookie: pxc: {enable: true, size: 3, antiAffinity: \"none\"}\n", size: 3, haproxy: 3, affinity: "none", injection: "disabled"},
 		{name: "sidecars on", config: base + "projects: wookie: pxc: {enable: true, sidecars: true}\n", size: 1, haproxy: 1, injection: "enabled"},
 		{name: "without Istio no injection label", config: base + "projects: wookie: {istio: enable: false, pxc: enable: true}\n", size: 1, haproxy: 1, injection: "-"},

@@ -20,6 +20,8 @@ import (
 //     the smallest name comes first (Kahn's algorithm);
 //   - dependsOn lists sorted;
 //   - kubeVersion without a leading "v";
+//   - k3d ports sorted by name, k3d registries sorted without duplicates;
+//   - a cluster's dependsOn sorted and its inputs sorted by name;
 //   - nil Clusters, Batches and Bundles replaced by empty slices, and empty
 //     Manifests, DependsOn, Labels and chart Values replaced by nil, so that
 //     the encoded form is stable and decodes to the same Plan.
@@ -46,6 +48,10 @@ func canonicalize(p *Plan) {
 	for ci := range p.Clusters {
 		c := &p.Clusters[ci]
 		c.KubeVersion = strings.TrimPrefix(c.KubeVersion, "v")
+		if k := c.K3d; k != nil {
+			canonicalK3d(k)
+		}
+		canonicalLinks(c)
 		if pr := c.Provides; pr != nil {
 			slices.Sort(pr.Namespaces)
 			pr.Namespaces = slices.Compact(pr.Namespaces)
@@ -99,6 +105,28 @@ func canonicalize(p *Plan) {
 				}
 			}
 			b.Bundles = dependencyOrder(b.Bundles)
+		}
+	}
+}
+
+// canonicalK3d sorts k's ports by name and its registries, and replaces
+// empty lists by nil; k3sArgs keep their order.
+func canonicalK3d(k *K3dCluster) {
+	slices.SortStableFunc(k.Ports, func(a, b K3dPort) int { return strings.Compare(a.Name, b.Name) })
+	if len(k.Ports) == 0 {
+		k.Ports = nil
+	}
+	if len(k.K3sArgs) == 0 {
+		k.K3sArgs = nil
+	}
+	if r := k.Registries; r != nil {
+		slices.Sort(r.Use)
+		r.Use = slices.Compact(r.Use)
+		if len(r.Use) == 0 {
+			r.Use = nil
+		}
+		if r.Use == nil && r.Config == "" {
+			k.Registries = nil
 		}
 	}
 }

@@ -111,14 +111,94 @@ type Cluster struct {
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// KubeVersion is the Kubernetes version rendering assumes, e.g. "1.31.4".
 	KubeVersion string `json:"kubeVersion"`
+	// K3d says how wookie creates the cluster with k3d (wookie cluster
+	// create, up, down); nil for a cluster wookie does not create.
+	K3d *K3dCluster `json:"k3d,omitempty"`
 	// GitOps says how GitOps engines address the cluster; nil means by its
 	// name.
 	GitOps *ClusterGitOps `json:"gitops,omitempty"`
 	// Provides declares what the cluster has before wookie deploys to it;
 	// nil means only what every cluster has.
 	Provides *Provides `json:"provides,omitempty"`
+	// DependsOn names clusters of the Plan whose deploy must finish, every
+	// bundle ready, before this cluster's deploy starts; sorted.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// Inputs are values only known at deploy time, read from the live
+	// state of other clusters of the Plan once those are deployed (see
+	// Input); sorted by name. The clusters they are read from deploy first,
+	// as if they were in DependsOn.
+	Inputs []Input `json:"inputs,omitempty"`
 	// Batches are the cluster's batches in deploy order.
 	Batches []Batch `json:"batches"`
+}
+
+// K3dCluster says how wookie creates a cluster with k3d (k3s in Docker).
+// wookie writes it as a k3d config file (apiVersion k3d.io/v1alpha5, kind
+// Simple) and runs k3d cluster create with it.
+type K3dCluster struct {
+	// Name is the k3d cluster's name: a DNS-1123 label of at most 32
+	// characters (k3d's limit). k3d names the kubeconfig context
+	// k3d-<name>, which must be the cluster's context, and the servers'
+	// load balancer container k3d-<name>-serverlb.
+	Name string `json:"name"`
+	// Servers is the number of k3s server (control-plane) nodes, at least 1.
+	Servers int `json:"servers"`
+	// Agents is the number of k3s agent (worker) nodes, 0 or more.
+	Agents int `json:"agents"`
+	// Image is the k3s image every node runs, e.g. rancher/k3s:v1.31.4-k3s1.
+	Image string `json:"image"`
+	// Network is the Docker network the nodes join; empty means a network
+	// of the cluster's own (k3d-<name>). Clusters on one network reach
+	// each other's API servers at k3d-<name>-serverlb:6443.
+	Network string `json:"network,omitempty"`
+	// APIPort is the host port the API server is published on; 0 lets k3d
+	// pick a free one.
+	APIPort int `json:"apiPort,omitempty"`
+	// Ports are host ports forwarded to the cluster's load balancer, sorted
+	// by name.
+	Ports []K3dPort `json:"ports,omitempty"`
+	// DisableTraefik turns off the Traefik ingress controller k3s installs
+	// by default.
+	DisableTraefik bool `json:"disableTraefik,omitempty"`
+	// K3sArgs are extra arguments of the k3s server or agent command, in
+	// the order given.
+	K3sArgs []K3sArg `json:"k3sArgs,omitempty"`
+	// Registries are the container registries the nodes use; nil means
+	// none besides the public ones.
+	Registries *K3dRegistries `json:"registries,omitempty"`
+}
+
+// K3dPort forwards a port of the host to a port of the k3d load balancer,
+// where k3s's service load balancer exposes LoadBalancer Services.
+type K3dPort struct {
+	// Name identifies the port among the cluster's ports (a DNS-1123
+	// label), e.g. http.
+	Name string `json:"name"`
+	// HostPort is the port on the host, 1 to 65535.
+	HostPort int `json:"hostPort"`
+	// ContainerPort is the port on the load balancer, 1 to 65535: the port
+	// of the LoadBalancer Service that receives the traffic.
+	ContainerPort int `json:"containerPort"`
+}
+
+// K3sArg is an extra argument of the k3s command on the nodes its node
+// filters select.
+type K3sArg struct {
+	// Arg is the argument, e.g. --disable=metrics-server.
+	Arg string `json:"arg"`
+	// NodeFilters select the nodes as k3d does: server:*, server:0,
+	// agent:1,2, agent:0-2, loadbalancer or all. At least one.
+	NodeFilters []string `json:"nodeFilters"`
+}
+
+// K3dRegistries are the container registries of a k3d cluster's nodes.
+type K3dRegistries struct {
+	// Use names registries made with k3d registry create that the nodes
+	// connect to, as NAME:PORT (k3d-registry.localhost:5000); sorted.
+	Use []string `json:"use,omitempty"`
+	// Config is the content of k3s's registries.yaml (mirrors and
+	// configs), given to every node.
+	Config string `json:"config,omitempty"`
 }
 
 // Batch is a group of bundles deployed together; lower priorities deploy

@@ -66,6 +66,8 @@ func validate(p *Plan) Errors {
 			v.add(Error{Cluster: name, Field: "name", Msg: fmt.Sprintf("used by %d clusters", n)})
 		}
 	}
+	v.k3dAcrossClusters(p.Clusters)
+	v.clusterLinks(p.Clusters)
 	return v.errs
 }
 
@@ -101,6 +103,7 @@ func (v *validator) cluster(c *Cluster, cname string) {
 			Msg: fmt.Sprintf("%q is not a version MAJOR.MINOR.PATCH (e.g. 1.31.4)", c.KubeVersion)})
 	}
 
+	v.k3d(c, cname)
 	v.clusterGitOps(c.GitOps, cname)
 	if c.Provides != nil {
 		for i, ns := range c.Provides.Namespaces {

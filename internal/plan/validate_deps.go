@@ -67,16 +67,8 @@ func deploysBefore(a, b *Batch) bool {
 // shortest cycle through the component's smallest name, printed from that
 // name, so the message does not depend on the order of the input.
 func (v *validator) cycles(cname string, graph map[string][]string, bundles map[string][]bundleRef) {
-	for n, deps := range graph {
-		slices.Sort(deps)
-		graph[n] = slices.Compact(deps)
-	}
-	for _, scc := range components(graph) {
-		start := slices.Min(scc)
-		if len(scc) == 1 && !slices.Contains(graph[start], start) {
-			continue
-		}
-		cycle := shortestCycle(graph, scc, start)
+	for _, cycle := range graphCycles(graph) {
+		start := cycle[0]
 		batches := make([]string, 0, len(bundles[start]))
 		for _, r := range bundles[start] {
 			batches = append(batches, r.batchName)
@@ -84,6 +76,26 @@ func (v *validator) cycles(cname string, graph map[string][]string, bundles map[
 		v.add(Error{Cluster: cname, Batch: slices.Min(batches), Bundle: start,
 			Msg: "dependsOn cycle: " + strings.Join(cycle, " -> ")})
 	}
+}
+
+// graphCycles returns one cycle of every strongly connected component of
+// graph that has one: the shortest cycle through the component's smallest
+// name, from that name back to it. It sorts the edges of graph in place
+// and drops duplicate ones.
+func graphCycles(graph map[string][]string) [][]string {
+	for n, deps := range graph {
+		slices.Sort(deps)
+		graph[n] = slices.Compact(deps)
+	}
+	var out [][]string
+	for _, scc := range components(graph) {
+		start := slices.Min(scc)
+		if len(scc) == 1 && !slices.Contains(graph[start], start) {
+			continue
+		}
+		out = append(out, shortestCycle(graph, scc, start))
+	}
+	return out
 }
 
 // components returns the strongly connected components of graph (Tarjan's
