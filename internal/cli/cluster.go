@@ -140,7 +140,7 @@ func withClusterHint(err error) error {
 	var nr *cluster.NotReadyError
 	switch {
 	case errors.As(err, &mt) && mt.Tool == "k3d":
-		return fmt.Errorf("%w\nhint: install k3d (https://k3d.io/#installation), e.g. curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash", err)
+		return fmt.Errorf("%w\nhint: install k3d (https://k3d.io/#installation; it is one static binary)", err)
 	case errors.As(err, &mt) && mt.Tool == "docker":
 		return fmt.Errorf("%w\nhint: install Docker (https://docs.docker.com/get-docker/): k3d runs the nodes as Docker containers", err)
 	case errors.As(err, &de):
