@@ -2,13 +2,10 @@ package check_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"wookie.dev/wookie/internal/chart"
 	"wookie.dev/wookie/internal/check"
-	"wookie.dev/wookie/internal/eval"
 	"wookie.dev/wookie/internal/render"
 	"wookie.dev/wookie/internal/render/rendertest"
 )
@@ -19,17 +16,7 @@ import (
 // cache) alone and render followed by check. Target: render+check within
 // 1.2 times render. The chart archives are read before the loop.
 func BenchmarkCheck(b *testing.B) {
-	dir := b.TempDir()
-	rendertest.WriteIstio(b, filepath.Join(dir, "charts"))
-	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + rendertest.IstioMirrorConfig("./charts")
-	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	res, err := eval.Evaluate(eval.Config{Dir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := res.Plan
+	p, dir := rendertest.DefaultStack(b)
 	opts := render.Options{Charts: &chart.PlanSource{Client: &chart.Client{BaseDir: dir}}, Version: "bench"}
 	ctx := context.Background()
 	rendered, err := render.Render(ctx, p, opts)

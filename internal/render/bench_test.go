@@ -2,12 +2,10 @@ package render_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"wookie.dev/wookie/internal/chart"
-	"wookie.dev/wookie/internal/eval"
 	"wookie.dev/wookie/internal/render"
 	"wookie.dev/wookie/internal/render/rendertest"
 )
@@ -18,17 +16,7 @@ import (
 // chart, warm finds every chart in a filled render cache. The chart
 // archives are read before the loop, so the figures are rendering alone.
 func BenchmarkRender(b *testing.B) {
-	dir := b.TempDir()
-	rendertest.WriteIstio(b, filepath.Join(dir, "charts"))
-	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + rendertest.IstioMirrorConfig("./charts")
-	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	res, err := eval.Evaluate(eval.Config{Dir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := res.Plan
+	p, dir := rendertest.DefaultStack(b)
 	src := &chart.PlanSource{Client: &chart.Client{BaseDir: dir}}
 	ctx := context.Background()
 	charts := 0

@@ -6,9 +6,13 @@
 package rendertest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"wookie.dev/wookie/internal/chart/charttest"
+	"wookie.dev/wookie/internal/eval"
+	"wookie.dev/wookie/internal/plan"
 )
 
 // Version is the version of the Istio-like charts, the catalog's default.
@@ -387,4 +391,23 @@ func IstioMirrorConfig(repo string) string {
 	gateway: repo: "` + repo + `"
 }
 `
+}
+
+// DefaultStack writes the Istio-shaped charts into a temporary directory,
+// with a configuration enabling local-k3d and the wookie project (the
+// embedded default) that takes its charts from there, and returns the
+// evaluated Plan and the directory, the base of the charts' local paths.
+func DefaultStack(tb testing.TB) (*plan.Plan, string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	WriteIstio(tb, filepath.Join(dir, "charts"))
+	cfg := "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n" + IstioMirrorConfig("./charts")
+	if err := os.WriteFile(filepath.Join(dir, "wookie.cue"), []byte(cfg), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	res, err := eval.Evaluate(eval.Config{Dir: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res.Plan, dir
 }
