@@ -2,12 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cert"
+	"wookie.dev/wookie/internal/plan"
 )
 
 // certExpiryWarning is how long before its end an intermediate CA makes
@@ -76,4 +79,42 @@ func say(s *streams, cf *configFlags, format string, args ...any) {
 	if !cf.quiet {
 		fmt.Fprintf(s.err, format+"\n", args...)
 	}
+}
+
+// certExpiryWarnings warns about the intermediate CAs of p's clusters in the
+// configuration's certificate store that expire within 30 days (or have
+// expired). A configuration without certificates gets none; a store that
+// cannot be read is a warning too, never an error: rendering does not need
+// the certificates.
+func certExpiryWarnings(cf *configFlags, p *plan.Plan, now time.Time) []string {
+	store, err := certStore(cf)
+	if err != nil {
+		return nil
+	}
+	if _, err := os.Stat(store.Dir); err != nil {
+		return nil
+	}
+	infos, err := store.Describe()
+	if err != nil {
+		return []string{fmt.Sprintf("certificates in %s: %v", store.Dir, err)}
+	}
+	var out []string
+	for _, i := range infos {
+		if i.Cluster == "" || !slices.ContainsFunc(p.Clusters, func(c plan.Cluster) bool { return c.Name == i.Cluster }) {
+			continue
+		}
+		if msg := expiryWarning(i, now); msg != "" {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// expiryWarning is the warning about an intermediate CA that expires
+// within 30 days, or "".
+func expiryWarning(i cert.Info, now time.Time) string {
+	if i.Cluster == "" || i.NotAfter.Sub(now) >= certExpiryWarning {
+		return ""
+	}
+	return fmt.Sprintf("cluster %s: the intermediate CA expires %s: run 'wookie certs rotate --cluster %s'", i.Cluster, i.NotAfter.UTC().Format(time.RFC3339), i.Cluster)
 }

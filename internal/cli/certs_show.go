@@ -51,8 +51,8 @@ warned about on stderr.`,
 			}
 			now := time.Now()
 			for _, i := range infos {
-				if i.Cluster != "" && i.NotAfter.Sub(now) < certExpiryWarning {
-					warn(s, &f.config, []string{fmt.Sprintf("cluster %s: the intermediate CA expires %s: run 'wookie certs rotate --cluster %s'", i.Cluster, i.NotAfter.UTC().Format(time.RFC3339), i.Cluster)})
+				if msg := expiryWarning(i, now); msg != "" {
+					warn(s, &f.config, []string{msg})
 				}
 			}
 			var buf bytes.Buffer

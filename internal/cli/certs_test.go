@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"wookie.dev/wookie/internal/cert"
 )
@@ -91,6 +92,21 @@ func TestCertsCommands(t *testing.T) {
 	}
 	if forced := show(); forced[0].Serial == first[0].Serial || forced[1].Serial == rotated[1].Serial {
 		t.Errorf("init --force kept certificates")
+	}
+
+	// An intermediate that expires within 30 days: show, render and deploy
+	// warn.
+	if err := (cert.Store{Dir: certs}).IssueIntermediate("east", cert.IntermediateOptions{Validity: 10 * 24 * time.Hour}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"certs", "show"}, {"render", "-o", "out"}} {
+		code, _, stderr := run(t, args...)
+		if code != 0 || !strings.Contains(stderr, "warning: cluster east: the intermediate CA expires ") || !strings.Contains(stderr, "run 'wookie certs rotate --cluster east'") {
+			t.Errorf("%v with an expiring intermediate: %d %s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := run(t, "render", "-o", "out", "-q"); code != 0 || stderr != "" {
+		t.Errorf("render -q: %d %q", code, stderr)
 	}
 
 	// Unknown cluster: a usage error.

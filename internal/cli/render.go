@@ -208,6 +208,7 @@ func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags
 		return nil, nil, withNetworkHint(err)
 	}
 	warn(s, cf, res.Warnings)
+	warn(s, cf, certExpiryWarnings(cf, p, time.Now()))
 	return p, res, nil
 }
 
