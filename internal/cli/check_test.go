@@ -3,13 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"wookie.dev/wookie/internal/chart/charttest"
 	"wookie.dev/wookie/internal/check"
 	"wookie.dev/wookie/internal/render/rendertest"
+	"wookie.dev/wookie/internal/testgen"
 )
 
 // catalogRepo serves the Istio-shaped test charts at the catalog's version
@@ -37,19 +37,12 @@ func catalogMirror(repo string) []byte {
 // wookie project skips with its reason (the gateway's image: auto).
 func TestCheckDefaultAndExamples(t *testing.T) {
 	repo := catalogRepo(t)
-	examples, err := filepath.Abs("../../examples")
-	if err != nil {
-		t.Fatal(err)
-	}
-	configs := map[string][]string{
-		"default": {"-f", "wookie.cue"},
-	}
-	entries, err := os.ReadDir(examples)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		configs[e.Name()] = []string{"-f", filepath.Join(examples, e.Name())}
+	configs := map[string][]string{}
+	for name, files := range testgen.Examples(t) {
+		configs[name] = []string{"-f", "wookie.cue"}
+		if files != nil {
+			configs[name] = []string{"-f", files[0]}
+		}
 	}
 	for name, files := range configs {
 		t.Run(name, func(t *testing.T) {

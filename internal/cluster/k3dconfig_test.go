@@ -8,24 +8,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wookie.dev/wookie/internal/eval"
+	"wookie.dev/wookie/internal/testgen"
 )
 
 // TestConfigFileGolden writes the k3d config file of every k3d cluster of
 // the embedded default and of every example, and compares it with
 // testdata/k3d/<example>/<cluster>.yaml (-update rewrites them).
 func TestConfigFileGolden(t *testing.T) {
-	examples, err := filepath.Glob("../../examples/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := map[string][]string{"default": nil}
-	for _, e := range examples {
-		abs, err := filepath.Abs(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases[filepath.Base(e)] = []string{abs}
-	}
+	cases := testgen.Examples(t)
 	seen := 0
 	for name, files := range cases {
 		res, err := eval.Evaluate(eval.Config{Files: files, Dir: t.TempDir()})

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/testgen"
 )
 
 var update = flag.Bool("update", false, "rewrite golden Plans")
@@ -17,18 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden Plans")
 // TestGoldenPlans evaluates the embedded default and every example and
 // compares the Plan with testdata/<name>.plan.yaml.
 func TestGoldenPlans(t *testing.T) {
-	examples, err := filepath.Glob("../../examples/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := map[string][]string{"default": nil}
-	for _, e := range examples {
-		abs, err := filepath.Abs(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases[filepath.Base(e)] = []string{abs}
-	}
+	cases := testgen.Examples(t)
 	for name, files := range cases {
 		t.Run(name, func(t *testing.T) {
 			res, err := Evaluate(Config{Files: files, Dir: t.TempDir()})

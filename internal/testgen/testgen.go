@@ -3,7 +3,10 @@ package testgen
 
 import (
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"testing"
 )
 
 // LargeConfig returns a configuration that declares a target with n clusters and a project that adds
@@ -43,4 +46,24 @@ targets: many: {enable: true, count: ` + fmt.Sprint(clusters) + `}
 	}
 	b.WriteString("\t}\n}\n")
 	return b.String()
+}
+
+// Examples returns the configurations tests run over: "default" (the
+// embedded default, no files) and every directory under examples/, by its
+// name, as the absolute path to give wookie with -f.
+func Examples(tb testing.TB) map[string][]string {
+	tb.Helper()
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		tb.Fatal("testgen: cannot locate the repository")
+	}
+	dirs, err := filepath.Glob(filepath.Join(filepath.Dir(self), "..", "..", "examples", "*"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cases := map[string][]string{"default": nil}
+	for _, d := range dirs {
+		cases[filepath.Base(d)] = []string{filepath.Clean(d)}
+	}
+	return cases
 }
