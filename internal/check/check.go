@@ -32,8 +32,9 @@ const (
 	// RuleCRDOrder: a custom resource is deployed after the CRD defining
 	// it: in the same bundle, an earlier batch or a bundle it depends on.
 	RuleCRDOrder = "crd-order"
-	// RuleSecret: no Secret and no private key in the rendered output,
-	// which GitOps outputs put into Git.
+	// RuleSecret: no Secret with data and no private key in the rendered
+	// output, which GitOps outputs put into Git. Sensitive bundles, which
+	// only wookie deploy applies, are exempt.
 	RuleSecret = "secret"
 	// RuleServiceSelector (warning): a Service with a selector selects pod
 	// templates of its own bundle.

@@ -430,3 +430,84 @@ func TestCRDCache(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretRule: rule secret flags Secrets with data and PEM private keys,
+// except in sensitive bundles, which only wookie deploy applies.
+func TestSecretRule(t *testing.T) {
+	const (
+		secret   = `{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {token: not-a-real-token}}`
+		pem      = "{apiVersion: v1, kind: ConfigMap, metadata: {name: cm}, data: {tls.key: \"-----BEGIN EC PRIVATE KEY-----\\nMHc=\\n-----END EC PRIVATE KEY-----\\n\"}}"
+		saToken  = `{apiVersion: v1, kind: Secret, type: kubernetes.io/service-account-token, metadata: {name: reader-token, annotations: {kubernetes.io/service-account.name: reader}}}`
+		emptyMap = `{apiVersion: v1, kind: Secret, metadata: {name: e}, data: {}}`
+	)
+	tests := []struct {
+		name      string
+		doc       string
+		sensitive bool
+		want      []short
+	}{
+		{name: "Secret with stringData", doc: secret, want: []short{{"Secret app/s", "secret", "", Error}}},
+		{name: "Secret with stringData, sensitive bundle", doc: secret, sensitive: true},
+		{name: "private key, sensitive bundle", doc: pem, sensitive: true},
+		{name: "private key", doc: pem, want: []short{{"ConfigMap app/cm", "secret", "data.tls.key", Error}}},
+		{name: "service-account token Secret the cluster fills in", doc: saToken},
+		{name: "Secret with empty data", doc: emptyMap},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fixture(t, "services", []plan.Object{obj(t, tt.doc)})
+			for i := range p.Clusters[0].Batches[2].Bundles {
+				if u := &p.Clusters[0].Batches[2].Bundles[i]; u.Name == "app" {
+					u.Sensitive = tt.sensitive
+				}
+			}
+			res, err := render.Render(context.Background(), p, render.Options{IncludeSecrets: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Run(p, res, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []short
+			for _, f := range r.Findings {
+				got = append(got, short{f.Object, f.Rule, f.Path, f.Severity})
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestGeneratedBundlesLeftOut: rendered with secrets but no generator, as
+// wookie check does, a generated bundle is left out and the bundle that
+// depends on it is checked alone.
+func TestGeneratedBundlesLeftOut(t *testing.T) {
+	p := fixture(t, "services", docs(t, goodApp))
+	c := &p.Clusters[0]
+	c.Batches[1].Bundles = append(c.Batches[1].Bundles, plan.Bundle{Name: "istio-cacerts", Namespace: "app",
+		Generate: &plan.Generate{IstioCACerts: &plan.IstioCACerts{Cluster: "c1"}}})
+	for i := range c.Batches[2].Bundles {
+		if u := &c.Batches[2].Bundles[i]; u.Name == "app" {
+			u.DependsOn = []string{"istio-cacerts"}
+		}
+	}
+	if err := plan.Normalize(p); err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Render(context.Background(), p, render.Options{IncludeSecrets: true, AllowUnknownKinds: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Omitted) != 1 || res.Omitted[0].Bundle != "istio-cacerts" {
+		t.Fatalf("omitted: %+v", res.Omitted)
+	}
+	r, err := Run(p, res, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != 0 {
+		t.Errorf("findings: %+v", r.Findings)
+	}
+}

@@ -2,7 +2,8 @@
 // a cluster: every object against its built-in API type or the schema of
 // the CRD in the Plan that defines it, and the Plan as a whole (namespaces
 // that exist, custom resources after their CRDs, no Secrets in outputs
-// meant for Git, Services that select pods, images pinned by tag).
+// meant for Git (sensitive bundles, which only wookie deploy applies, are
+// exempt), Services that select pods, images pinned by tag).
 //
 // Run takes a Plan and its render.Result and returns a Report of findings,
 // each naming the cluster, batch, bundle, object, field path and rule. A

@@ -38,7 +38,9 @@ func (c *clusterCheck) checkObject(u *render.Bundle, o *render.Object) []problem
 	if ns := o.GetNamespace(); ns != "" && !c.namespaces[ns] {
 		out = append(out, problem{rule: RuleNamespace, path: "metadata.namespace", message: fmt.Sprintf("namespace %s is created by no bundle and the cluster does not declare it in provides.namespaces", ns)})
 	}
-	out = append(out, secretProblems(o)...)
+	if !u.Sensitive { // wookie deploy applies it; render and GitOps leave it out
+		out = append(out, secretProblems(o)...)
+	}
 	out = append(out, imageProblems(o, builtin)...)
 	out = append(out, selectorProblems(u, o)...)
 	return out

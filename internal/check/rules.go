@@ -12,13 +12,14 @@ import (
 	"wookie.dev/wookie/internal/render"
 )
 
-// secretProblems finds a Secret, or a PEM private key in any string of
-// any other object: the rendered output is what GitOps formats put into
-// Git.
+// secretProblems finds a Secret that holds data, or a PEM private key in
+// any string of any other object: the rendered output is what GitOps
+// formats put into Git. A Secret without data or stringData (a
+// service-account token Secret the cluster fills in) holds nothing yet.
 func secretProblems(o *render.Object) []problem {
 	gvk := o.GroupVersionKind()
-	if gvk.Group == "" && gvk.Kind == "Secret" {
-		return []problem{{rule: RuleSecret, message: "a Secret in the rendered output ends up in Git with every GitOps format: create it outside the Plan (External Secrets, Sealed Secrets, SOPS) or skip rule secret with the reason"}}
+	if gvk.Group == "" && gvk.Kind == "Secret" && (len(nestedMap(o, "data")) > 0 || len(nestedMap(o, "stringData")) > 0) {
+		return []problem{{rule: RuleSecret, message: "a Secret in the rendered output ends up in Git with every GitOps format: create it outside the Plan (External Secrets, Sealed Secrets, SOPS), mark its bundle sensitive: true (applied by wookie deploy only), or skip rule secret with the reason"}}
 	}
 	var out []problem
 	walkStrings(o.Object, "", func(path, s string) {
@@ -27,6 +28,12 @@ func secretProblems(o *render.Object) []problem {
 		}
 	})
 	return out
+}
+
+// nestedMap is the object field at path when it is a map, else nil.
+func nestedMap(o *render.Object, path ...string) map[string]any {
+	m, _, _ := unstructured.NestedMap(o.Object, path...)
+	return m
 }
 
 // walkStrings calls fn with every string in v and its field path, in no

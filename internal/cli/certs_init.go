@@ -54,33 +54,63 @@ func runCertsInit(s *streams, f *certsInitFlags, explicit bool) error {
 	if err != nil {
 		return err
 	}
-	switch err := store.InitRoot(cert.RootOptions{KeyAlgorithm: f.keyAlgorithm}, f.force); {
+	return initCerts(s, &f.config, store, names, certsInitHow{keyAlgorithm: f.keyAlgorithm, explicit: explicit, force: f.force})
+}
+
+// certsInitHow are the choices of initCerts.
+type certsInitHow struct {
+	// keyAlgorithm is the key algorithm of a new root, and with explicit
+	// of new intermediates, which otherwise take the root's.
+	keyAlgorithm string
+	explicit     bool
+	// force replaces the root and the intermediates.
+	force bool
+	// forUp prefixes the progress lines with "certs: " and says nothing
+	// about material kept, for wookie up.
+	forUp bool
+}
+
+// initCerts makes the root CA of store unless it has one, and the
+// intermediate CA of every cluster of names that has none, checking the
+// material it keeps; with how.force it replaces both. It says on stderr
+// what it made or kept.
+func initCerts(s *streams, cf *configFlags, store cert.Store, names []string, how certsInitHow) error {
+	prefix := ""
+	if how.forUp {
+		prefix = "certs: "
+	}
+	kept := func(format string, args ...any) {
+		if !how.forUp {
+			say(s, cf, format, args...)
+		}
+	}
+	switch err := store.InitRoot(cert.RootOptions{KeyAlgorithm: how.keyAlgorithm}, how.force); {
 	case errors.Is(err, cert.ErrExists):
 		if _, err := store.LoadRoot(); err != nil {
 			return fmt.Errorf("certs: %w", err)
 		}
-		say(s, &f.config, "✓ root CA exists in %s: kept (--force replaces it)", store.Dir)
+		kept("✓ root CA exists in %s: kept (--force replaces it)", store.Dir)
 	case err != nil:
 		return fmt.Errorf("certs: root CA: %w", err)
 	default:
-		say(s, &f.config, "✓ root CA made in %s (%s)", store.Dir, f.keyAlgorithm)
+		say(s, cf, "✓ %sroot CA made in %s (%s)", prefix, store.Dir, how.keyAlgorithm)
 	}
 	for _, name := range names {
 		opts := cert.IntermediateOptions{}
-		if explicit {
-			opts.KeyAlgorithm = f.keyAlgorithm
+		if how.explicit {
+			opts.KeyAlgorithm = how.keyAlgorithm
 		}
-		err := store.IssueIntermediate(name, opts, f.force)
+		err := store.IssueIntermediate(name, opts, how.force)
 		switch {
 		case errors.Is(err, cert.ErrExists):
 			if _, _, err := store.LoadIntermediate(name); err != nil {
 				return fmt.Errorf("certs: cluster %s: %w", name, err)
 			}
-			say(s, &f.config, "✓ cluster %s: intermediate CA exists: kept", name)
+			kept("✓ cluster %s: intermediate CA exists: kept", name)
 		case err != nil:
 			return fmt.Errorf("certs: cluster %s: %w", name, err)
 		default:
-			say(s, &f.config, "✓ cluster %s: intermediate CA made", name)
+			say(s, cf, "✓ %scluster %s: intermediate CA made", prefix, name)
 		}
 	}
 	return nil

@@ -25,8 +25,9 @@ func newCheckCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the rendered manifests offline, before anything reaches a cluster",
-		Long: `check renders the Plan as wookie render does (cache included) and checks
-every object of every cluster, offline:
+		Long: `check renders the Plan as wookie render does (cache included), sensitive
+bundles too, and checks every object of every cluster, offline (bundles
+generated from the certificate store at deploy time are left out):
 
   schema            built-in kinds against the API types of client-go
                     (unknown or misspelled fields, wrong types, duplicate
@@ -44,8 +45,10 @@ every object of every cluster, offline:
                     the cluster's provides.namespaces
   crd-order         custom resources deploy after their CRD (same bundle,
                     an earlier batch, or a bundle they depend on)
-  secret            no Secret and no PEM private key in the output, which
-                    GitOps formats put into Git
+  secret            no Secret with data and no PEM private key in the
+                    output, which GitOps formats put into Git; bundles
+                    marked sensitive (applied by wookie deploy only) are
+                    exempt
   service-selector  (warning) Services select pod templates of their bundle
   image-tag         (warning) images carry a tag other than latest, or a
                     digest
@@ -76,7 +79,9 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return usagef("-o %q: want text or json", f.output)
 	}
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{noCache: f.noCache, allowUnknownKinds: true})
+	// Sensitive bundles are checked (rule secret aside); generated ones,
+	// made from the certificate store at deploy time, are left out.
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{noCache: f.noCache, allowUnknownKinds: true, includeSecrets: true})
 	if err != nil {
 		return err
 	}

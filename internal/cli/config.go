@@ -79,6 +79,16 @@ func warn(s *streams, f *configFlags, warnings []string) {
 	}
 }
 
+// note prints notes to stderr unless -q.
+func note(s *streams, f *configFlags, notes []string) {
+	if f.quiet {
+		return
+	}
+	for _, n := range notes {
+		fmt.Fprintf(s.err, "note: %s\n", n)
+	}
+}
+
 // checkOutput validates an -o value against the formats a command knows.
 func checkOutput(value string, formats ...string) error {
 	if !slices.Contains(formats, value) {

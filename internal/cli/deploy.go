@@ -51,17 +51,59 @@ func renderLive(cmd *cobra.Command, s *streams, f *liveFlags) (*plan.Plan, *rend
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := selectClusters(p, f.cluster.clusters); err != nil {
+	return renderLiveLoaded(cmd, s, f, p)
+}
+
+// renderLiveLoaded is renderLive for a Plan already loaded. Before
+// anything is rendered, it checks that the certificate store holds what
+// the generated bundles of every selected cluster need, those with inputs
+// included, so that a deploy does not stop half-way for it.
+func renderLiveLoaded(cmd *cobra.Command, s *streams, f *liveFlags, p *plan.Plan) (*plan.Plan, *render.Result, error) {
+	sel, err := selectClusters(p, f.cluster.clusters)
+	if err != nil {
 		return nil, nil, err
 	}
-	return renderLoaded(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{deferInputs: true}, p)
+	if err := checkGenerated(cmd, &f.config, sel); err != nil {
+		return nil, nil, err
+	}
+	how := liveRender
+	how.deferInputs = true
+	return renderLoaded(cmd, s, &f.config, &f.lock, &f.fetch, how, p)
+}
+
+// checkGenerated makes the objects of the generated bundles of clusters
+// from the certificate store, and returns the first error, with a hint.
+// The objects are dropped: rendering makes them again.
+func checkGenerated(cmd *cobra.Command, cf *configFlags, clusters []plan.Cluster) error {
+	var gen render.Generator
+	for _, c := range clusters {
+		for _, b := range c.Batches {
+			for i := range b.Bundles {
+				u := &b.Bundles[i]
+				if u.Generate == nil {
+					continue
+				}
+				if gen == nil {
+					store, err := certStore(cf)
+					if err != nil {
+						return fmt.Errorf("cluster %s: bundle %s: certificate store: %w", c.Name, u.Name, err)
+					}
+					gen = render.StoreGenerator{Store: store}
+				}
+				if _, err := gen.Generate(cmd.Context(), c.Name, u); err != nil {
+					return withCertsHint(fmt.Errorf("cluster %s: bundle %s: %w", c.Name, u.Name, err))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // readOptions are the deploy options of diff and status: the selected
 // clusters, how to reach them and to render the clusters with inputs, and
 // the warnings about inputs without a value printed to stderr.
 func readOptions(s *streams, f *liveFlags) (deploy.Options, error) {
-	ropts, err := renderOptions(&f.lock, &f.fetch, renderHow{})
+	ropts, err := renderOptions(&f.config, &f.lock, &f.fetch, liveRender)
 	if err != nil {
 		return deploy.Options{}, err
 	}
@@ -109,7 +151,13 @@ cluster's inputs are read from the live clusters they come from, waiting up
 to each input's timeout, and put in place of ((input NAME)) before the
 cluster is rendered and applied. A cluster that fails skips the clusters that
 depend on it; the others go on. With --cluster, inputs from a cluster not
-selected are read from its live state without deploying it.`,
+selected are read from its live state without deploying it.
+
+Bundles that carry secrets, which wookie render leaves out, are applied like
+any other: sensitive ones, and generated ones such as Istio's cacerts Secret,
+made from the intermediate CA that wookie certs keeps for the cluster. deploy
+makes no certificates: when the certificate store lacks one, it fails before
+anything is applied (wookie certs init, or wookie up, makes them).`,
 		Example: `  wookie deploy
   wookie deploy --cluster wookie-local --timeout 10m --prune
   wookie deploy --dry-run=server
@@ -160,7 +208,7 @@ func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 // deployRendered applies res, rendered from p, as deploy does (wookie up
 // too), and reports the time since start.
 func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan, res *render.Result, start time.Time) error {
-	ropts, err := renderOptions(&f.lock, &f.fetch, renderHow{})
+	ropts, err := renderOptions(&f.config, &f.lock, &f.fetch, liveRender)
 	if err != nil {
 		return err
 	}
@@ -190,7 +238,7 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 		return fmt.Errorf("%w\nhint: --force-conflicts takes the fields over for wookie", err)
 	}
 	if err != nil {
-		return err
+		return withCertsHint(err)
 	}
 	if f.output == "text" && !f.config.quiet {
 		verb := "deployed"

@@ -61,6 +61,11 @@ clusters:
           - name: web
             namespace: app
             chart: {repo: ./charts, name: web, values: {url: "http://((input hub-address))"}}
+          - name: remote
+            namespace: app
+            sensitive: true
+            manifests:
+              - {apiVersion: v1, kind: Secret, metadata: {name: remote}, stringData: {server: "https://((input hub-address)):6443"}}
 `, hub.Context, hub.Kubeconfig, spoke.Context, spoke.Kubeconfig)
 	if err := os.WriteFile("plan.yaml", []byte(planFile), 0o644); err != nil {
 		t.Fatal(err)
@@ -80,6 +85,10 @@ clusters:
 	warning := "warning: cluster spoke: inputs hub-address are read from live clusters at deploy time: the output keeps their references ((input NAME))\n"
 	if code != 0 || strings.Count(stderr, warning) != 1 || !strings.Contains(out, "url: https://((input hub-address)):6443") || !strings.Contains(out, "url: http://((input hub-address))") {
 		t.Errorf("render: exit %d\n%s\n%s", code, stderr, out)
+	}
+	// The sensitive bundle is deploy's only.
+	if strings.Contains(out, "remote") || !strings.Contains(stderr, "note: cluster spoke: bundle remote is left out: it carries secrets (sensitive)") {
+		t.Errorf("render of the sensitive bundle:\n%s\n%s", stderr, out)
 	}
 
 	code, _, stderr = run(t, cmd("deploy", "--timeout", "30s")...)
@@ -104,17 +113,20 @@ clusters:
 			t.Errorf("spoke ConfigMap app/%s: %v %v, want url %s", name, cm.Data, err, want)
 		}
 	}
+	if s, err := cs.CoreV1().Secrets("app").Get(context.Background(), "remote", metav1.GetOptions{}); err != nil || string(s.Data["server"]) != "https://10.1.2.3:6443" {
+		t.Errorf("spoke Secret app/remote: %v", err)
+	}
 
 	// The spoke alone reads the hub without deploying it.
 	code, _, stderr = run(t, cmd("deploy", "--cluster", "spoke")...)
 	if code != 0 || !strings.Contains(stderr, "• spoke  reads inputs from cluster hub, which is not selected: from its live state, without deploying it\n") ||
-		strings.Contains(stderr, "✓ hub") || !strings.Contains(stderr, "created 0, configured 0, unchanged 2") {
+		strings.Contains(stderr, "✓ hub") || !strings.Contains(stderr, "created 0, configured 0, unchanged 3") {
 		t.Errorf("deploy --cluster spoke: exit %d\n%s", code, stderr)
 	}
 	if code, out, stderr := run(t, cmd("diff")...); code != 0 || out != "" || stderr != "" {
 		t.Errorf("diff: exit %d %q %s", code, out, stderr)
 	}
-	if code, out, stderr := run(t, cmd("status")...); code != 0 || strings.Count(out, " Ready ") != 3 || stderr != "" {
+	if code, out, stderr := run(t, cmd("status")...); code != 0 || strings.Count(out, " Ready ") != 4 || stderr != "" {
 		t.Errorf("status: exit %d\n%s%s", code, out, stderr)
 	}
 

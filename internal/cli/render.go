@@ -19,14 +19,15 @@ import (
 )
 
 type renderFlags struct {
-	config  configFlags
-	lock    lockFlags
-	fetch   fetchFlags
-	output  string
-	noCache bool
-	check   bool
-	strict  bool
-	emit    emit.Options
+	config         configFlags
+	lock           lockFlags
+	fetch          fetchFlags
+	output         string
+	noCache        bool
+	check          bool
+	strict         bool
+	includeSecrets bool
+	emit           emit.Options
 }
 
 func newRenderCmd(s *streams) *cobra.Command {
@@ -70,6 +71,14 @@ custom resource and its CRD are applied together. Helm hooks become ordinary
 objects: pre-install/pre-upgrade before the bundle's others, post-* after,
 by weight; test, delete and rollback hooks are dropped.
 
+Bundles whose objects carry secrets are left out, with a note on stderr
+for each: sensitive bundles (sensitive: true, such as Istio's remote secrets
+with tokens read at deploy time) and generated ones (Istio's cacerts Secret
+with the intermediate CA's key from the certificate store of wookie certs).
+wookie deploy applies them; the dependsOn entries naming them are dropped
+from the output and from plan.yaml. --include-secrets writes them too, with a
+warning: such an output must not go into Git.
+
 --check runs the checks of wookie check on the rendered objects before
 anything is written; with errors (or warnings and --strict) the findings go
 to stderr, nothing is written and wookie exits 1.`,
@@ -91,6 +100,7 @@ to stderr, nothing is written and wookie exits 1.`,
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render every chart even when an identical render is cached")
 	cmd.Flags().BoolVar(&f.check, "check", false, "run wookie check on the rendered objects first; write nothing when it finds errors")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "with --check: warnings fail too")
+	cmd.Flags().BoolVar(&f.includeSecrets, "include-secrets", false, "also write sensitive and generated bundles (tokens, the Istio CA key): never commit such an output")
 	cmd.Flags().StringVar(&f.emit.Format, "format", emit.FormatManifests, "output format: "+strings.Join(emit.Formats, ", "))
 	cmd.Flags().StringVar(&f.emit.FleetMode, "fleet-mode", emit.ModeRendered, "fleet format: rendered (manifests as wookie renders them) or chart (Fleet pulls and renders the charts)")
 	cmd.Flags().BoolVar(&f.emit.FleetBundles, "fleet-bundles", false, "fleet format: also write Fleet Bundle resources with the manifests embedded")
@@ -106,10 +116,15 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if err := checkEmitFlags(&f.emit, f.output); err != nil {
 		return err
 	}
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{noCache: f.noCache, allowUnknownKinds: f.check})
+	how := renderHow{noCache: f.noCache, allowUnknownKinds: f.check, includeSecrets: f.includeSecrets, certs: f.includeSecrets}
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, how)
 	if err != nil {
 		return err
 	}
+	if n := sensitiveBundles(res); n > 0 {
+		warn(s, &f.config, []string{fmt.Sprintf("--include-secrets: the output holds the secrets (private keys, tokens) of %d bundles: do not commit it to Git", n)})
+	}
+	note(s, &f.config, omittedNotes(res))
 	if f.check {
 		if err := checkBeforeWrite(s, &f.config, p, res, f.strict, checkOptions(&f.fetch, f.noCache)); err != nil {
 			return err
@@ -166,7 +181,18 @@ type renderHow struct {
 	// they are rendered with the input references in place, and a warning
 	// names the inputs.
 	deferInputs bool
+	// includeSecrets renders sensitive bundles, and generated ones with
+	// certs; the others are left out (render.Result.Omitted).
+	includeSecrets bool
+	// certs generates the generated bundles from the configuration's
+	// certificate store (when there is a state directory to hold one);
+	// without it they are left out.
+	certs bool
 }
+
+// liveRender is how deploy, diff, status and up render: every bundle,
+// secrets included, the generated ones from the certificate store.
+var liveRender = renderHow{includeSecrets: true, certs: true}
 
 // renderPlan evaluates (or reads) the Plan, pins it from the lock file and
 // renders it, printing the warnings of every step.
@@ -183,7 +209,7 @@ func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags
 	if err := pinPlan(s, cf, lf, p); err != nil {
 		return nil, nil, err
 	}
-	opts, err := renderOptions(lf, ff, how)
+	opts, err := renderOptions(cf, lf, ff, how)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,7 +231,7 @@ func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags
 	}
 	res, err := render.Render(cmd.Context(), rendered, opts)
 	if err != nil {
-		return nil, nil, withNetworkHint(err)
+		return nil, nil, withCertsHint(withNetworkHint(err))
 	}
 	warn(s, cf, res.Warnings)
 	warn(s, cf, certExpiryWarnings(cf, p, time.Now()))
@@ -213,9 +239,10 @@ func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags
 }
 
 // renderOptions are the options of every render: charts as the lock file
-// pins them, through the chart cache, and the render cache unless
-// how.noCache.
-func renderOptions(lf *lockFlags, ff *fetchFlags, how renderHow) (render.Options, error) {
+// pins them, through the chart cache, the render cache unless how.noCache,
+// and the secrets how asks for, from the certificate store of the
+// configuration cf selects.
+func renderOptions(cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow) (render.Options, error) {
 	lock, err := readLock(lf.lockFile)
 	if err != nil {
 		return render.Options{}, err
@@ -228,11 +255,60 @@ func renderOptions(lf *lockFlags, ff *fetchFlags, how renderHow) (render.Options
 		Charts:            &chart.PlanSource{Client: client, Lock: lock},
 		Version:           cacheVersion(),
 		AllowUnknownKinds: how.allowUnknownKinds,
+		IncludeSecrets:    how.includeSecrets,
 	}
 	if !how.noCache {
 		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
 	}
+	// Without a state directory there is no certificate store: the
+	// generated bundles are left out, as Result.Omitted says, and deploy's
+	// check of them (checkGenerated) fails first.
+	if how.certs {
+		if store, err := certStore(cf); err == nil {
+			opts.Generator = render.StoreGenerator{Store: store}
+		}
+	}
 	return opts, nil
+}
+
+// withCertsHint adds a hint to errors from certificates missing in the
+// certificate store.
+func withCertsHint(err error) error {
+	var me *render.MissingCertsError
+	if errors.As(err, &me) {
+		return fmt.Errorf("%w\nhint: run 'wookie certs init' (wookie up makes missing certificates itself)", err)
+	}
+	return err
+}
+
+// sensitiveBundles counts the bundles of res whose objects carry secrets.
+func sensitiveBundles(res *render.Result) int {
+	n := 0
+	for _, c := range res.Clusters {
+		for _, b := range c.Batches {
+			for _, u := range b.Bundles {
+				if u.Sensitive {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// omittedNotes says, a line per bundle, which bundles render left out
+// because they carry secrets.
+func omittedNotes(res *render.Result) []string {
+	var out []string
+	for _, o := range res.Omitted {
+		why := map[string]string{
+			render.WhySensitive:   "it carries secrets (sensitive); wookie deploy applies it, --include-secrets writes it",
+			render.WhyGenerated:   "it is generated from the certificate store and holds a private key; wookie deploy applies it, --include-secrets writes it",
+			render.WhyNoGenerator: "no certificate store (no state directory)",
+		}[o.Why]
+		out = append(out, fmt.Sprintf("cluster %s: bundle %s is left out: %s", o.Cluster, o.Bundle, why))
+	}
+	return out
 }
 
 // withNetworkHint adds a hint to errors from an unreachable repository.

@@ -212,14 +212,22 @@ func (s *site) warnf(format string, args ...any) {
 }
 
 // putPlan writes the part of the Plan that made the cluster at name's
-// directory.
+// directory: without the bundles the rendering left out (their manifests
+// may hold secrets) and the dependsOn entries naming them.
 func (s *site) putPlan(name string) error {
 	cluster := path.Dir(name)
+	omitted := map[string]bool{}
+	for _, o := range s.result.Omitted {
+		if o.Cluster == cluster {
+			omitted[o.Bundle] = true
+		}
+	}
 	for i := range s.plan.Clusters {
 		if s.plan.Clusters[i].Name != cluster {
 			continue
 		}
-		one := &plan.Plan{APIVersion: s.plan.APIVersion, Kind: s.plan.Kind, GitOps: s.plan.GitOps, Clusters: []plan.Cluster{s.plan.Clusters[i]}}
+		pc := plan.WithoutBundles(&s.plan.Clusters[i], func(u *plan.Bundle) bool { return omitted[u.Name] })
+		one := &plan.Plan{APIVersion: s.plan.APIVersion, Kind: s.plan.Kind, GitOps: s.plan.GitOps, Clusters: []plan.Cluster{*pc}}
 		data, err := plan.EncodeYAML(one)
 		if err != nil {
 			return err

@@ -143,6 +143,7 @@ type cueMesh struct {
 	ClusterRole string `json:"clusterRole"`
 	Network     string `json:"network"`
 	APIServer   string `json:"apiServer,omitempty"`
+	Primary     string `json:"primary,omitempty"`
 }
 
 type cueBatch struct {
@@ -155,6 +156,8 @@ type cueBundle struct {
 	Namespace         string                  `json:"namespace"`
 	Chart             *plan.Chart             `json:"chart,omitempty"`
 	Manifests         []plan.Object           `json:"manifests,omitempty"`
+	Generate          *plan.Generate          `json:"generate,omitempty"`
+	Sensitive         bool                    `json:"sensitive"`
 	DependsOn         []string                `json:"dependsOn"`
 	Labels            map[string]string       `json:"labels"`
 	CRDs              string                  `json:"crds"`
@@ -269,6 +272,8 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 					Namespace:         bb.Namespace,
 					Chart:             bb.Chart,
 					Manifests:         bb.Manifests,
+					Generate:          bb.Generate,
+					Sensitive:         bb.Sensitive,
 					DependsOn:         deps,
 					Labels:            labels,
 					CRDs:              bb.CRDs,

@@ -117,6 +117,34 @@ func TestDecode(t *testing.T) {
 				"metadata": map[string]any{"name": "apps"}, "x-anything": map[string]any{"Name": json.Number("1")}}}}),
 		},
 		{
+			name: "generated bundle, JSON",
+			in:   jsonPlan(`{"name": "istio-cacerts", "namespace": "istio-system", "generate": {"istioCACerts": {"cluster": "east"}}}`),
+			want: oneBundle(Bundle{Name: "istio-cacerts", Namespace: "istio-system",
+				Generate: &Generate{IstioCACerts: &IstioCACerts{Cluster: "east"}}}),
+		},
+		{
+			name: "generated and sensitive bundles, YAML",
+			in: yamlPlan(`          - name: istio-cacerts
+            namespace: istio-system
+            generate:
+              istioCACerts:
+                cluster: east
+          - name: remote-secrets
+            namespace: istio-system
+            sensitive: true
+            manifests:
+              - {apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {token: t}}
+`),
+			want: &Plan{APIVersion: APIVersion, Kind: Kind, Clusters: []Cluster{{
+				Name: "wookie-local", Target: "k3d", Context: "k3d-wookie-local", KubeVersion: "1.31.4",
+				Batches: []Batch{{Name: "apps", Priority: 100, Bundles: []Bundle{
+					{Name: "istio-cacerts", Namespace: "istio-system", Generate: &Generate{IstioCACerts: &IstioCACerts{Cluster: "east"}}},
+					{Name: "remote-secrets", Namespace: "istio-system", Sensitive: true, Manifests: []Object{{"apiVersion": "v1", "kind": "Secret",
+						"metadata": map[string]any{"name": "s"}, "stringData": map[string]any{"token": "t"}}}},
+				}}},
+			}}},
+		},
+		{
 			name: "null for optional fields",
 			in:   jsonPlan(`{"name": "x", "namespace": "apps", "chart": null, "manifests": null, "dependsOn": null, "labels": null}`),
 			want: oneBundle(Bundle{Name: "x", Namespace: "apps"}),
@@ -181,6 +209,18 @@ func TestDecodeErrors(t *testing.T) {
 			source: "plan.json",
 			in:     jsonPlan(`{"name": "x", "chart": {"repo": "./c", "name": "c", "valuesFiles": []}}`),
 			want:   `plan.json:15:53: unknown field "valuesFiles" in clusters[0].batches[0].bundles[0].chart`,
+		},
+		{
+			name:   "unknown field in generate",
+			source: "plan.json",
+			in:     jsonPlan(`{"name": "x", "generate": {"istioCaCerts": {"cluster": "east"}}}`),
+			want:   `plan.json:15:28: unknown field "istioCaCerts" in clusters[0].batches[0].bundles[0].generate`,
+		},
+		{
+			name:   "sensitive not a boolean",
+			source: "plan.json",
+			in:     jsonPlan(`{"name": "x", "sensitive": "yes"}`),
+			want:   `plan.json:15:28: clusters[0].batches[0].bundles[0].sensitive: expected boolean, found string`,
 		},
 		{
 			name:   "duplicate field, JSON",

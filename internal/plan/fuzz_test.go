@@ -41,6 +41,9 @@ func FuzzDecode(f *testing.F) {
 		header + `, "clusters": [{"name": "a", "target": "t", "context": "c", "kubeVersion": "v1.2.3", "batches": [{"name": "b", "bundles": [` +
 			`{"name": "x", "namespace": "n", "dependsOn": ["y"], "chart": {"repo": "./c", "name": "c", "values": {"n": 1.0, "s": "<&>"}}},` +
 			`{"name": "y", "namespace": "n", "manifests": [{"apiVersion": "v1", "kind": "K", "metadata": {"name": "m"}}]}]}]}]}`,
+		header + `, "clusters": [{"name": "a", "target": "t", "context": "c", "kubeVersion": "1.2.3", "batches": [{"name": "b", "bundles": [` +
+			`{"name": "x", "namespace": "n", "generate": {"istioCACerts": {"cluster": "a"}}},` +
+			`{"name": "y", "namespace": "n", "sensitive": true, "dependsOn": ["x"], "manifests": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}]}]}]}]}`,
 		"apiVersion: wookie.dev/v1alpha1\nkind: Plan\nclusters:\n- name: a\n  batches:\n  - name: b\n    bundles:\n    - name: x\n      dependsOn: [x]\n",
 		header + `, "clusters": [{"name": "a", "target": "t", "context": "k3d-a", "kubeVersion": "1.31.4", "batches": [], "k3d": {"name": "a", "servers": 1, "agents": 0, "image": "k3s", "apiPort": 6550,` +
 			`"ports": [{"name": "https", "hostPort": 8443, "containerPort": 443}, {"name": "http", "hostPort": 8080, "containerPort": 80}], "k3sArgs": [{"arg": "--x", "nodeFilters": ["server:*"]}], "registries": {"use": ["b:1", "a:1"], "config": "m: {}"}}}]}`,

@@ -25,6 +25,13 @@ func manifestBundle(name, namespace string, dependsOn ...string) Bundle {
 		Manifests: []Object{configMap(name)}}
 }
 
+// cacertsBundle returns a generated bundle of the cacerts Secret of
+// cluster's intermediate CA.
+func cacertsBundle(name, cluster string) Bundle {
+	return Bundle{Name: name, Namespace: "istio-system",
+		Generate: &Generate{IstioCACerts: &IstioCACerts{Cluster: cluster}}}
+}
+
 // configMap returns a ConfigMap object named name.
 func configMap(name string) Object {
 	return Object{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name}}
@@ -190,12 +197,64 @@ func TestNormalizeValidation(t *testing.T) {
 		{
 			name:   "neither chart nor manifests",
 			mutate: func(p plan) { p.istiod.Chart = nil; p.istiod.Manifests = []Object{} },
-			want:   Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Msg: "has neither chart nor manifests; set exactly one"}},
+			want:   Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Msg: "has none of chart, manifests and generate; set exactly one"}},
 		},
 		{
 			name:   "both chart and manifests",
 			mutate: func(p plan) { p.istiod.Manifests = []Object{configMap("x")} },
 			want:   Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Msg: "has both chart and manifests; set exactly one"}},
+		},
+		{
+			name:   "generated bundle",
+			mutate: func(p plan) { addBundle(p, 0, cacertsBundle("istio-cacerts", cl)) },
+		},
+		{
+			name: "sensitive manifest bundle",
+			mutate: func(p plan) {
+				b := manifestBundle("remote-secrets", "istio-system")
+				b.Sensitive = true
+				addBundle(p, 1, b)
+			},
+		},
+		{
+			name: "chart and generate",
+			mutate: func(p plan) {
+				p.istiod.Generate = &Generate{IstioCACerts: &IstioCACerts{Cluster: cl}}
+			},
+			want: Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Msg: "has both chart and generate; set exactly one"}},
+		},
+		{
+			name: "manifests and generate",
+			mutate: func(p plan) {
+				b := cacertsBundle("istio-cacerts", cl)
+				b.Manifests = []Object{configMap("x")}
+				addBundle(p, 0, b)
+			},
+			want: Errors{{Cluster: cl, Batch: "crds", Bundle: "istio-cacerts", Msg: "has both manifests and generate; set exactly one"}},
+		},
+		{
+			name: "chart, manifests and generate",
+			mutate: func(p plan) {
+				p.istiod.Manifests = []Object{configMap("x")}
+				p.istiod.Generate = &Generate{IstioCACerts: &IstioCACerts{Cluster: cl}}
+			},
+			want: Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Msg: "has chart, manifests and generate; set exactly one"}},
+		},
+		{
+			name:   "generate names nothing",
+			mutate: func(p plan) { addBundle(p, 0, Bundle{Name: "gen", Namespace: "istio-system", Generate: &Generate{}}) },
+			want:   Errors{{Cluster: cl, Batch: "crds", Bundle: "gen", Field: "generate", Msg: "names nothing to generate; set istioCACerts"}},
+		},
+		{
+			name:   "istioCACerts cluster missing",
+			mutate: func(p plan) { addBundle(p, 0, cacertsBundle("istio-cacerts", "")) },
+			want:   Errors{{Cluster: cl, Batch: "crds", Bundle: "istio-cacerts", Field: "generate.istioCACerts.cluster", Msg: "required"}},
+		},
+		{
+			name:   "istioCACerts cluster not a DNS label",
+			mutate: func(p plan) { addBundle(p, 0, cacertsBundle("istio-cacerts", "East_1")) },
+			want: Errors{{Cluster: cl, Batch: "crds", Bundle: "istio-cacerts", Field: "generate.istioCACerts.cluster",
+				Msg: notLabel("East_1")}},
 		},
 		{
 			name:   "chart repo missing",

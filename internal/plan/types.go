@@ -213,8 +213,9 @@ type Batch struct {
 	Bundles []Bundle `json:"bundles"`
 }
 
-// Bundle is one unit of deployment: a Helm chart with values, or a list of
-// raw Kubernetes objects, installed into one namespace.
+// Bundle is one unit of deployment: a Helm chart with values, a list of raw
+// Kubernetes objects, or objects wookie generates from its own state,
+// installed into one namespace.
 type Bundle struct {
 	// Name identifies the bundle inside its cluster, across all batches (a
 	// DNS-1123 label; a chart bundle's name is its Helm release name, so at
@@ -223,10 +224,20 @@ type Bundle struct {
 	// Namespace is the bundle's namespace: the Helm release namespace and the
 	// namespace given to namespaced objects that carry none.
 	Namespace string `json:"namespace"`
-	// Chart is set for chart bundles; exactly one of Chart and Manifests is.
+	// Chart is set for chart bundles; exactly one of Chart, Manifests and
+	// Generate is.
 	Chart *Chart `json:"chart,omitempty"`
 	// Manifests holds the objects of a raw-manifest bundle.
 	Manifests []Object `json:"manifests,omitempty"`
+	// Generate, for a generated bundle, names the objects wookie makes from
+	// its own state when it renders for a deploy, instead of a chart or
+	// manifests. Exactly one of Chart, Manifests and Generate is set.
+	Generate *Generate `json:"generate,omitempty"`
+	// Sensitive marks a bundle whose objects carry secrets (credentials
+	// read through inputs, key material): wookie deploy applies it; render
+	// and the GitOps formats leave it out unless asked to include secrets.
+	// Generated bundles are sensitive whether it is set or not.
+	Sensitive bool `json:"sensitive,omitempty"`
 	// DependsOn names bundles of the same cluster that must be ready first;
 	// they are in the same batch or an earlier one.
 	DependsOn []string `json:"dependsOn,omitempty"`
@@ -258,6 +269,29 @@ type Bundle struct {
 	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
 	// Checks configures `wookie check` for the bundle's objects.
 	Checks *Checks `json:"checks,omitempty"`
+}
+
+// IsSensitive reports whether b's objects carry secrets: b is marked
+// Sensitive or is generated.
+func (b *Bundle) IsSensitive() bool {
+	return b.Sensitive || b.Generate != nil
+}
+
+// Generate names the objects of a generated bundle; exactly one field is
+// set.
+type Generate struct {
+	// IstioCACerts makes the plug-in CA Secret of Istio.
+	IstioCACerts *IstioCACerts `json:"istioCACerts,omitempty"`
+}
+
+// IstioCACerts is the Secret cacerts, in the bundle's namespace, that makes
+// istiod use a plug-in CA: ca-cert.pem, ca-key.pem, root-cert.pem and
+// cert-chain.pem of the intermediate CA that wookie's certificate store
+// (wookie certs) keeps for Cluster.
+type IstioCACerts struct {
+	// Cluster names the intermediate CA in the certificate store (a
+	// DNS-1123 label); usually the Plan cluster's own name.
+	Cluster string `json:"cluster"`
 }
 
 // Provides declares what a cluster has that no bundle of the Plan creates.

@@ -169,11 +169,25 @@ func (v *validator) bundle(at Error, u *Bundle) {
 	v.dnsLabel(at, u.Namespace)
 
 	hasChart, hasManifests := u.Chart != nil, len(u.Manifests) > 0
-	switch {
-	case hasChart && hasManifests:
-		with("", "has both chart and manifests; set exactly one")
-	case !hasChart && !hasManifests:
-		with("", "has neither chart nor manifests; set exactly one")
+	var set []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"chart", hasChart}, {"manifests", hasManifests}, {"generate", u.Generate != nil}} {
+		if f.set {
+			set = append(set, f.name)
+		}
+	}
+	switch len(set) {
+	case 0:
+		with("", "has none of chart, manifests and generate; set exactly one")
+	case 2:
+		with("", fmt.Sprintf("has both %s and %s; set exactly one", set[0], set[1]))
+	case 3:
+		with("", "has chart, manifests and generate; set exactly one")
+	}
+	if u.Generate != nil {
+		v.generate(at, u.Generate)
 	}
 	if hasChart {
 		if nameOK && len(u.Name) > maxReleaseName {
@@ -231,6 +245,28 @@ func (v *validator) bundle(at Error, u *Bundle) {
 		if errs := content.IsLabelValue(u.Labels[k]); len(errs) > 0 {
 			with("labels", fmt.Sprintf("value %q of key %q: %s", u.Labels[k], k, strings.Join(errs, "; ")))
 		}
+	}
+}
+
+// generate checks the generate field of the bundle at names: exactly one
+// kind of generated object, with its fields.
+func (v *validator) generate(at Error, g *Generate) {
+	var kinds []string
+	if g.IstioCACerts != nil {
+		kinds = append(kinds, "istioCACerts")
+	}
+	switch len(kinds) {
+	case 0:
+		at.Field, at.Msg = "generate", "names nothing to generate; set istioCACerts"
+		v.add(at)
+	case 1:
+	default:
+		at.Field, at.Msg = "generate", fmt.Sprintf("names %s; set exactly one", strings.Join(kinds, " and "))
+		v.add(at)
+	}
+	if c := g.IstioCACerts; c != nil {
+		at.Field = "generate.istioCACerts.cluster"
+		v.dnsLabel(at, c.Cluster)
 	}
 }
 

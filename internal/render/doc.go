@@ -7,6 +7,10 @@
 // hooks ordered around the bundle's objects, and a check that no object is
 // produced twice.
 //
+// Bundles whose objects carry secrets (sensitive bundles, and bundles
+// generated from wookie's certificate store) are left out unless the caller
+// asks for secrets, as wookie deploy does; they are never put in the cache.
+//
 // Rendering is deterministic (the same Plan and charts give the same
 // objects in the same order) and runs bundles in parallel. An optional
 // cache keyed by chart digest, values, capabilities and wookie's version

@@ -37,11 +37,22 @@ type Options struct {
 	// serve, no CRD of the Plan defines and nothing declares, as written,
 	// instead of failing: for wookie check, which reports them.
 	AllowUnknownKinds bool
+	// IncludeSecrets renders the sensitive and generated bundles of the
+	// Plan (plan.Bundle.IsSensitive), for a deploy or when the user asks
+	// for them. Without it they are left out of the Result, listed in
+	// Result.Omitted, and the dependsOn entries naming them are dropped.
+	IncludeSecrets bool
+	// Generator makes the objects of generated bundles when IncludeSecrets
+	// is set; nil leaves them out, listed in Result.Omitted.
+	Generator Generator
 }
 
 // Result is a rendered Plan.
 type Result struct {
 	Clusters []Cluster
+	// Omitted are the bundles of the Plan left out because they carry
+	// secrets, in Plan order.
+	Omitted []OmittedBundle
 	// Warnings are notes for the user, in a stable order.
 	Warnings []string
 }
@@ -66,20 +77,29 @@ type Bundle struct {
 	DependsOn []string
 	// Generated marks a bundle wookie made: the CRDs of a chart's crds/.
 	Generated bool
+	// Sensitive marks a bundle whose objects carry secrets: a sensitive or
+	// generated bundle of the Plan, rendered with IncludeSecrets. Its
+	// objects must not be written where they end up in Git.
+	Sensitive bool
 	Objects   []*Object
 }
 
 // Render renders every bundle of p. Charts come from opts.Charts; p must be
-// normalized. On error nothing is returned: the error names the cluster,
-// bundle, chart and, where Helm says it, the template file and line.
+// normalized. Sensitive and generated bundles are rendered only with
+// opts.IncludeSecrets, generated ones by opts.Generator; the others are
+// listed in Result.Omitted. On error nothing is returned: the error names
+// the cluster, bundle, chart and, where Helm says it, the template file and
+// line.
 func Render(ctx context.Context, p *plan.Plan, opts Options) (*Result, error) {
 	res := &Result{}
 	for i := range p.Clusters {
-		c, warnings, err := renderCluster(ctx, &p.Clusters[i], opts)
+		pc, omitted := withoutSecrets(&p.Clusters[i], opts)
+		c, warnings, err := renderCluster(ctx, pc, opts)
 		if err != nil {
 			return nil, prefixed("cluster "+p.Clusters[i].Name, err)
 		}
 		res.Clusters = append(res.Clusters, *c)
+		res.Omitted = append(res.Omitted, omitted...)
 		res.Warnings = append(res.Warnings, warnings...)
 	}
 	return res, nil
@@ -87,6 +107,7 @@ func Render(ctx context.Context, p *plan.Plan, opts Options) (*Result, error) {
 
 // work is one bundle being rendered.
 type work struct {
+	cluster  string
 	bundle   *plan.Bundle
 	out      *Bundle
 	chart    *chartv2.Chart
@@ -113,14 +134,14 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 		b := Batch{Name: pb.Name, Priority: pb.Priority}
 		for i := range pb.Bundles {
 			u := &pb.Bundles[i]
-			b.Bundles = append(b.Bundles, Bundle{Name: u.Name, Namespace: u.Namespace, DependsOn: slices.Clone(u.DependsOn)})
+			b.Bundles = append(b.Bundles, Bundle{Name: u.Name, Namespace: u.Namespace, DependsOn: slices.Clone(u.DependsOn), Sensitive: u.IsSensitive()})
 		}
 		out.Batches = append(out.Batches, b)
 	}
 	index := map[string]*work{}
 	for bi := range out.Batches {
 		for ui := range out.Batches[bi].Bundles {
-			w := &work{bundle: &pc.Batches[bi].Bundles[ui], out: &out.Batches[bi].Bundles[ui]}
+			w := &work{cluster: pc.Name, bundle: &pc.Batches[bi].Bundles[ui], out: &out.Batches[bi].Bundles[ui]}
 			all = append(all, w)
 			index[w.bundle.Name] = w
 		}
@@ -324,10 +345,19 @@ func transitiveDeps(name string, index map[string]*work) []string {
 	return out
 }
 
-// renderBundle renders one bundle: a chart through Helm (or the cache), or
-// the Plan's manifests.
+// renderBundle renders one bundle: a chart through Helm (or the cache, but
+// never for a sensitive bundle), the Plan's manifests, or the objects of a
+// generated bundle from opts.Generator.
 func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.KubeVersion, opts Options) error {
 	u := w.bundle
+	if u.Generate != nil {
+		objs, err := generate(ctx, w.cluster, u, opts.Generator)
+		if err != nil {
+			return fmt.Errorf("bundle %s: %w", u.Name, err)
+		}
+		w.out.Objects = objs
+		return nil
+	}
 	if u.Chart == nil {
 		for i, m := range u.Manifests {
 			js, err := json.Marshal(m)
@@ -365,15 +395,19 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 		}
 	}
 	rel := releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps}
+	cache := opts.Cache
+	if u.IsSensitive() {
+		cache = nil // the cache is no place for secrets
+	}
 	key := cacheKey(opts.Version, w.digest, rel)
-	co, ok := opts.Cache.get(key)
+	co, ok := cache.get(key)
 	if !ok {
 		var err error
 		co, err = renderChart(ctx, w.chart, rel)
 		if err != nil {
 			return fmt.Errorf("bundle %s: chart %s@%s: %w", u.Name, u.Chart.Name, w.chart.Metadata.Version, err)
 		}
-		opts.Cache.put(key, co)
+		cache.put(key, co)
 	}
 	w.out.Objects = append(w.out.Objects, co.Objects...)
 	if len(w.crds) > 0 { // crds: inline

@@ -18,8 +18,9 @@ import (
 // Version is the version of the Istio-like charts, the catalog's default.
 const Version = "1.24.2"
 
-// Base is like istio/base: CRDs as templates (not crds/), a ServiceAccount
-// in .Release.Namespace, and a cluster-scoped validating webhook.
+// Base is like istio/base: CRDs as templates (not crds/), the reader
+// ServiceAccount in .Release.Namespace, and a cluster-scoped validating
+// webhook.
 func Base() charttest.Chart {
 	return charttest.Chart{Name: "base", Version: Version, Files: map[string]string{
 		"values.yaml": "defaultRevision: \"\"\nenableCRDTemplates: true\n",
@@ -31,6 +32,24 @@ metadata:
 spec:
   group: networking.istio.io
   names: {kind: Gateway, plural: gateways, singular: gateway, listKind: GatewayList}
+  scope: Namespaced
+  versions:
+  - name: v1alpha3
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: virtualservices.networking.istio.io
+spec:
+  group: networking.istio.io
+  names: {kind: VirtualService, plural: virtualservices, singular: virtualservice, listKind: VirtualServiceList}
   scope: Namespaced
   versions:
   - name: v1alpha3
@@ -82,12 +101,19 @@ webhooks:
 // Istiod is like istio/istiod: namespaced objects that rely on the release
 // namespace being applied (no metadata.namespace), cluster-scoped RBAC, a
 // custom resource gated on .Capabilities.APIVersions.Has, a values schema,
-// and Helm hooks (pre-install, post-install, test).
+// and Helm hooks (pre-install, post-install, test). The multi-cluster
+// values show where the real chart puts them: global.multiCluster and
+// externalIstiod in the Deployment's environment, meshID and network in the
+// mesh ConfigMap; with profile remote there is no Deployment, and
+// remotePilotAddress makes the istiod Service point at it, as the real
+// chart's remote profile does; istiodRemote.injectionPath is the injector
+// webhook's path.
 func Istiod() charttest.Chart {
 	return charttest.Chart{Name: "istiod", Version: Version, Files: map[string]string{
-		"values.yaml":        "replicaCount: 1\nautoscaleEnabled: true\nresources:\n  requests:\n    cpu: 500m\n    memory: 2Gi\nimage: istio/pilot\n",
+		"values.yaml":        "replicaCount: 1\nautoscaleEnabled: true\nresources:\n  requests:\n    cpu: 500m\n    memory: 2Gi\nimage: istio/pilot\nprofile: \"\"\nglobal: {}\nistiodRemote: {}\n",
 		"values.schema.json": `{"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 0}}}`,
-		"templates/deployment.yaml": `apiVersion: apps/v1
+		"templates/deployment.yaml": `{{- if ne .Values.profile "remote" }}
+apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: istiod
@@ -103,16 +129,36 @@ spec:
       - name: discovery
         image: {{ .Values.image }}:{{ .Chart.Version }}
         resources: {{ toJson .Values.resources }}
+        env:
+        - {name: CLUSTER_ID, value: {{ dig "multiCluster" "clusterName" "Kubernetes" .Values.global | quote }}}
+        - {name: EXTERNAL_ISTIOD, value: {{ dig "externalIstiod" false .Values.global | quote }}}
+{{- end }}
 `,
-		"templates/service.yaml": `apiVersion: v1
+		"templates/service.yaml": `{{- $remote := dig "remotePilotAddress" "" .Values.global }}
+apiVersion: v1
 kind: Service
 metadata:
   name: istiod
 spec:
+  {{- if not $remote }}
   selector: {app: istiod}
+  {{- end }}
   ports:
   - {name: grpc-xds, port: 15010}
   - {name: https-webhook, port: 443, targetPort: 15017}
+{{- if $remote }}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: istiod-remote
+  labels: {kubernetes.io/service-name: istiod}
+addressType: IPv4
+endpoints:
+- addresses: [{{ $remote | quote }}]
+ports:
+- {name: https-webhook, port: 15017}
+{{- end }}
 `,
 		"templates/serviceaccount.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: istiod\n",
 		"templates/configmap.yaml": `apiVersion: v1
@@ -123,6 +169,9 @@ data:
   mesh: |-
     defaultConfig:
       discoveryAddress: istiod.{{ .Release.Namespace }}.svc:15012
+      meshId: {{ dig "meshID" "" .Values.global | quote }}
+  meshNetworks: |-
+    network: {{ dig "network" "" .Values.global | quote }}
 `,
 		"templates/clusterrole.yaml": `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -170,7 +219,7 @@ webhooks:
   admissionReviewVersions: ["v1"]
   sideEffects: None
   clientConfig:
-    service: {name: istiod, namespace: {{ .Release.Namespace }}, path: /inject}
+    service: {name: istiod, namespace: {{ .Release.Namespace }}, path: {{ dig "injectionPath" "/inject" .Values.istiodRemote }}}
 `,
 		"templates/hooks.yaml": `apiVersion: batch/v1
 kind: Job
@@ -220,40 +269,63 @@ spec:
 }
 
 // Gateway is like istio/gateway: a Deployment and a LoadBalancer Service
-// named after the release.
+// named after the release (or name), the Service's ports from
+// service.ports (80 and 443 by default), or the east-west ports and the
+// network label with networkGateway.
 func Gateway() charttest.Chart {
 	return charttest.Chart{Name: "gateway", Version: Version, Files: map[string]string{
-		"values.yaml": "autoscaling:\n  enabled: true\nservice:\n  type: LoadBalancer\n",
+		"values.yaml": "name: \"\"\nnetworkGateway: \"\"\nautoscaling:\n  enabled: true\nservice:\n  type: LoadBalancer\n  ports:\n  - {name: http2, port: 80, targetPort: 80}\n  - {name: https, port: 443, targetPort: 443}\n",
+		"templates/_name.tpl": `{{- define "gateway.name" }}{{ .Values.name | default .Release.Name }}{{ end }}
+`,
 		"templates/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: {{ .Release.Name }}
+  name: {{ include "gateway.name" . }}
 spec:
-  selector: {matchLabels: {istio: {{ .Release.Name | trimPrefix "istio-" }}}}
+  selector: {matchLabels: {istio: {{ include "gateway.name" . | trimPrefix "istio-" }}}}
   template:
     metadata:
-      labels: {istio: {{ .Release.Name | trimPrefix "istio-" }}, sidecar.istio.io/inject: "true"}
+      labels:
+        istio: {{ include "gateway.name" . | trimPrefix "istio-" }}
+        sidecar.istio.io/inject: "true"
+        {{- with .Values.networkGateway }}
+        topology.istio.io/network: {{ . | quote }}
+        {{- end }}
     spec:
-      containers: [{name: istio-proxy, image: auto}]
+      containers:
+      - name: istio-proxy
+        image: auto
+        {{- with .Values.networkGateway }}
+        env: [{name: ISTIO_META_REQUESTED_NETWORK_VIEW, value: {{ . | quote }}}]
+        {{- end }}
 `,
 		"templates/service.yaml": `apiVersion: v1
 kind: Service
 metadata:
-  name: {{ .Release.Name }}
+  name: {{ include "gateway.name" . }}
+  {{- with .Values.networkGateway }}
+  labels: {topology.istio.io/network: {{ . | quote }}}
+  {{- end }}
 spec:
   type: {{ .Values.service.type }}
-  selector: {istio: {{ .Release.Name | trimPrefix "istio-" }}}
+  selector: {istio: {{ include "gateway.name" . | trimPrefix "istio-" }}}
   ports:
-  - {name: http2, port: 80, targetPort: 80}
-  - {name: https, port: 443, targetPort: 443}
+  {{- if .Values.networkGateway }}
+  - {name: status-port, port: 15021, targetPort: 15021}
+  - {name: tls, port: 15443, targetPort: 15443}
+  - {name: tls-istiod, port: 15012, targetPort: 15012}
+  - {name: tls-webhook, port: 15017, targetPort: 15017}
+  {{- else }}
+  {{- toYaml .Values.service.ports | nindent 2 }}
+  {{- end }}
 `,
 		"templates/hpa.yaml": `{{- if .Values.autoscaling.enabled }}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
-  name: {{ .Release.Name }}
+  name: {{ include "gateway.name" . }}
 spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: {{ .Release.Name }}}
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: {{ include "gateway.name" . }}}
   maxReplicas: 5
 {{- end }}
 `,
