@@ -104,45 +104,82 @@ func TestRenderFormatsGolden(t *testing.T) {
 	}
 }
 
-// TestRenderPXCGolden renders examples/istio-pxc (Istio and a one-node
-// Percona XtraDB Cluster) with test charts and compares the manifests
-// tree with testdata/formats/istio-pxc/manifests (-update rewrites it).
-func TestRenderPXCGolden(t *testing.T) {
-	example, err := filepath.Abs("../../examples/istio-pxc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden, err := filepath.Abs("testdata/formats/istio-pxc/manifests")
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestRenderExamplesGolden renders the examples of the wookie project's
+// models with test charts and compares each manifests tree with
+// testdata/formats/<example>/manifests (-update rewrites them):
+// examples/istio-pxc (Istio and a one-node Percona XtraDB Cluster),
+// examples/multi-primary (two primaries on two networks) and
+// examples/multi-k3d (primary-remote on two networks). The mesh trees keep
+// the deploy-time input references in place, and leave out the remote
+// secrets and the cacerts Secret, with a note each.
+func TestRenderExamplesGolden(t *testing.T) {
 	repo := catalogRepo(t)
-	workIn(t, t.TempDir(), "")
-	if err := os.WriteFile("mirror.cue", catalogMirror(repo.URL), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	files := []string{"-f", example, "-f", "mirror.cue"}
-	if code, _, stderr := run(t, append([]string{"lock"}, files...)...); code != 0 {
-		t.Fatalf("lock: %s", stderr)
-	}
-	code, _, stderr := run(t, append([]string{"render", "--check", "--strict", "--locked", "-o", "out"}, files...)...)
-	if code != 0 {
-		t.Fatalf("render: exit %d: %s", code, stderr)
-	}
-	tree := readTree(t, "out")
-	for name, data := range tree {
-		tree[name] = repoAddr.ReplaceAllStringFunc(data, func(m string) string {
-			if strings.Contains(m, ":") {
-				return "charts.test"
+	tests := []struct {
+		example string
+		want    []string // files that must be in the tree
+		omitted []string // bundles render leaves out
+	}{{
+		example: "istio-pxc",
+		want:    []string{"wookie-local/crds/pxc-operator-crds.yaml", "wookie-local/operators/pxc-operator.yaml", "wookie-local/services/pxc-db.yaml", "wookie-local/namespaces/ns-pxc.yaml"},
+	}, {
+		example: "multi-primary",
+		want: []string{"alpha/services/istio-eastwestgateway.yaml", "alpha/services/istio-expose-services.yaml", "alpha/namespaces/istio-reader-token.yaml",
+			"beta/services/istio-eastwestgateway.yaml", "beta/services/istio-expose-services.yaml", "beta/namespaces/istio-reader-token.yaml"},
+		omitted: []string{"alpha: bundle istio-cacerts", "alpha: bundle istio-remote-secrets", "beta: bundle istio-cacerts", "beta: bundle istio-remote-secrets"},
+	}, {
+		example: "multi-k3d",
+		want: []string{"east/services/istio-eastwestgateway.yaml", "east/services/istio-expose-istiod.yaml", "east/services/istio-expose-services.yaml",
+			"west/namespaces/istio-reader-token.yaml", "west/operators/istiod.yaml", "west/services/istio-eastwestgateway.yaml"},
+		omitted: []string{"east: bundle istio-cacerts", "east: bundle istio-remote-secrets"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.example, func(t *testing.T) {
+			example, err := filepath.Abs(filepath.Join("../../examples", tt.example))
+			if err != nil {
+				t.Fatal(err)
 			}
-			return "charts-test"
+			golden, err := filepath.Abs(filepath.Join("testdata/formats", tt.example, "manifests"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			workIn(t, t.TempDir(), "")
+			if err := os.WriteFile("mirror.cue", catalogMirror(repo.URL), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files := []string{"-f", example, "-f", "mirror.cue"}
+			if code, _, stderr := run(t, append([]string{"lock"}, files...)...); code != 0 {
+				t.Fatalf("lock: %s", stderr)
+			}
+			code, _, stderr := run(t, append([]string{"render", "--check", "--strict", "--locked", "-o", "out"}, files...)...)
+			if code != 0 {
+				t.Fatalf("render: exit %d: %s", code, stderr)
+			}
+			tree := readTree(t, "out")
+			for name, data := range tree {
+				tree[name] = repoAddr.ReplaceAllStringFunc(data, func(m string) string {
+					if strings.Contains(m, ":") {
+						return "charts.test"
+					}
+					return "charts-test"
+				})
+			}
+			compareTree(t, golden, tree)
+			for _, want := range tt.want {
+				if _, ok := tree[want]; !ok {
+					t.Errorf("no %s in the tree", want)
+				}
+			}
+			for _, o := range tt.omitted {
+				if !strings.Contains(stderr, "cluster "+o+" is left out") {
+					t.Errorf("no note that %s is left out in:\n%s", o, stderr)
+				}
+			}
+			for name, data := range tree {
+				if strings.Contains(data, "istio/multiCluster") || strings.Contains(data, "name: cacerts") || strings.Contains(data, "PRIVATE KEY") {
+					t.Errorf("%s holds a remote secret or the cacerts Secret", name)
+				}
+			}
 		})
-	}
-	compareTree(t, golden, tree)
-	for _, want := range []string{"wookie-local/crds/pxc-operator-crds.yaml", "wookie-local/operators/pxc-operator.yaml", "wookie-local/services/pxc-db.yaml", "wookie-local/namespaces/ns-pxc.yaml"} {
-		if _, ok := tree[want]; !ok {
-			t.Errorf("no %s in the tree", want)
-		}
 	}
 }
 

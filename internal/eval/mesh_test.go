@@ -80,17 +80,32 @@ func summarizeMesh(t *testing.T, c *plan.Cluster) meshCluster {
 						t.Errorf("secret %s: no label istio/multiCluster", meta["name"])
 					}
 					kc := o["stringData"].(map[string]any)[cluster].(string)
+					// The kubeconfig's shape, strictly: what istioctl
+					// create-remote-secret writes.
 					var cfg struct {
-						Clusters []struct {
+						APIVersion string `json:"apiVersion"`
+						Kind       string `json:"kind"`
+						Clusters   []struct {
+							Name    string            `json:"name"`
 							Cluster map[string]string `json:"cluster"`
 						} `json:"clusters"`
+						Contexts []struct {
+							Name    string            `json:"name"`
+							Context map[string]string `json:"context"`
+						} `json:"contexts"`
 						Users []struct {
+							Name string            `json:"name"`
 							User map[string]string `json:"user"`
 						} `json:"users"`
-						CurrentContext string `json:"current-context"`
+						Preferences    map[string]any `json:"preferences"`
+						CurrentContext string         `json:"current-context"`
 					}
 					if err := yaml.UnmarshalStrict([]byte(kc), &cfg); err != nil {
 						t.Fatalf("secret %s: kubeconfig: %v", meta["name"], err)
+					}
+					if cfg.APIVersion != "v1" || cfg.Kind != "Config" || cfg.Clusters[0].Name != cluster || cfg.Users[0].Name != cluster ||
+						cfg.Contexts[0].Name != cluster || cfg.Contexts[0].Context["cluster"] != cluster || cfg.Contexts[0].Context["user"] != cluster {
+						t.Errorf("secret %s: kubeconfig names: %+v", meta["name"], cfg)
 					}
 					m.RemoteSecrets = append(m.RemoteSecrets, fmt.Sprintf("%s: %s %s %s %s ctx=%s", meta["name"], cluster,
 						cfg.Clusters[0].Cluster["server"], cfg.Clusters[0].Cluster["certificate-authority-data"], cfg.Users[0].User["token"], cfg.CurrentContext))
