@@ -145,12 +145,15 @@ manager, unless --force-conflicts. What wookie applied is recorded in the
 ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
 (CRDs, Namespaces and PVCs only when their bundle says prune: true).
 
-Clusters deploy in the order of their dependencies (a cluster's dependsOn and
-the clusters its inputs come from), independent clusters at the same time. A
-cluster's inputs are read from the live clusters they come from, waiting up
-to each input's timeout, and put in place of ((input NAME)) before the
-cluster is rendered and applied. A cluster that fails skips the clusters that
-depend on it; the others go on. With --cluster, inputs from a cluster not
+Clusters deploy at the same time, batch by batch: a cluster's first batch
+waits for the clusters in its dependsOn, and a batch that uses an input waits
+for the batch of the cluster it comes from that makes the input's object (or
+for all of that cluster when none does), so two clusters may read from each
+other as long as their batches do not wait in a circle, which is an error
+before anything is applied. Inputs are read from the live clusters, waiting
+up to each input's timeout, and put in place of ((input NAME)) before the
+batch is rendered and applied. A cluster that fails stops the clusters that
+wait for it; the others go on. With --cluster, inputs from a cluster not
 selected are read from its live state without deploying it.
 
 Bundles that carry secrets, which wookie render leaves out, are applied like

@@ -96,12 +96,15 @@ clusters:
 		t.Fatalf("deploy: exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(stderr, "\n")
-	hubDone := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "✓ hub  done in") })
+	// The spoke's batch waits for the hub's batch that makes the
+	// ConfigMap, not for the whole hub.
+	hubDone := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "✓ hub services/addr  1 objects") })
 	input := slices.IndexFunc(lines, func(l string) bool {
 		return strings.HasPrefix(l, "✓ spoke input hub-address  from cluster hub ConfigMap/hub/addr  in ")
 	})
-	if hubDone < 0 || input < hubDone {
-		t.Errorf("deploy: want the hub done, then the spoke's input:\n%s", stderr)
+	waits := slices.Index(lines, "• spoke  batch apps waits for cluster hub batch services (input hub-address)")
+	if hubDone < 0 || input < hubDone || waits < 0 {
+		t.Errorf("deploy: want the spoke's batch to wait for the hub's, then the input:\n%s", stderr)
 	}
 	cs, err := kubernetes.NewForConfig(spoke.RESTConfig())
 	if err != nil {
@@ -159,13 +162,14 @@ clusters:
 		t.Errorf("deploy without the hub's value: exit %d\n%s", code, stderr)
 	}
 
-	// A cycle is refused before anything happens.
+	// A cycle is refused before anything happens: the hub waits for all
+	// of the spoke, whose batch waits for the hub's.
 	cycle := strings.Replace(planFile, "    kubeVersion: 1.37.2\n    batches:\n      - name: services", "    kubeVersion: 1.37.2\n    dependsOn: [spoke]\n    batches:\n      - name: services", 1)
 	if err := os.WriteFile("plan.yaml", []byte(cycle), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, _, stderr = run(t, cmd("deploy")...)
-	if code != 1 || !strings.Contains(stderr, `cluster hub: dependsOn cycle: hub -> spoke -> hub (spoke reads input "hub-address" from hub)`) {
+	if code != 1 || !strings.Contains(stderr, "wookie: clusters depend on each other: hub batch services (dependsOn: all of cluster spoke) -> spoke batch apps (input hub-address) -> hub batch services") {
 		t.Errorf("deploy of a cycle: exit %d\n%s", code, stderr)
 	}
 }

@@ -53,7 +53,7 @@ charts: istio: {
 
 	// Nothing changed: deploy reports it, status is all Ready, diff exits 0.
 	code, _, stderr = run(t, "deploy")
-	if code != 0 || !strings.Contains(stderr, "created 0, configured 0, unchanged 20") {
+	if code != 0 || !strings.Contains(stderr, "created 0, configured 0, unchanged 21") {
 		t.Errorf("second deploy: %d %s", code, stderr)
 	}
 	if code, out, _ := run(t, "status"); code != 0 || strings.Count(out, " Ready ") != 6 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -77,6 +78,53 @@ func firstEvent(events []Event, cluster, typ string) int {
 	return slices.IndexFunc(events, func(e Event) bool { return e.Cluster == cluster && (typ == "" || e.Type == typ) })
 }
 
+// loadBalancer plays the load-balancer controller of a cluster, which
+// kube-apiserver alone does not run: once a deploy waits for input, it sets
+// the status.loadBalancer of the Service namespace/name to ip, as a cloud's
+// controller or k3s's service load balancer would.
+type loadBalancer struct {
+	k                      *testCluster
+	namespace, name, input string
+	ip                     string
+
+	once sync.Once
+	err  chan error
+}
+
+// play returns the OnEvent that sets the address.
+func (lb *loadBalancer) play(ctx context.Context) func(Event) {
+	lb.err = make(chan error, 1)
+	return func(e Event) {
+		if e.Type != "input-wait" || e.Input != lb.input {
+			return
+		}
+		lb.once.Do(func() {
+			go func() {
+				svc := &unstructured.Unstructured{}
+				svc.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "Service"})
+				svc.SetNamespace(lb.namespace)
+				svc.SetName(lb.name)
+				patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q}]}}}`, lb.ip)
+				lb.err <- lb.k.c.Status().Patch(ctx, svc, client.RawPatch(types.MergePatchType, []byte(patch)))
+			}()
+		})
+	}
+}
+
+// check fails the test unless the address was set after the deploy of
+// events waited for it.
+func (lb *loadBalancer) check(t *testing.T, events []Event) {
+	t.Helper()
+	select {
+	case err := <-lb.err:
+		if err != nil {
+			t.Fatalf("set the Service's load balancer status: %v", err)
+		}
+	default:
+		t.Fatalf("the deploy never waited for input %s: %v", lb.input, clusterEvents(events))
+	}
+}
+
 // dataOf returns the data of a live ConfigMap, or nil when it does not
 // exist.
 func (k *testCluster) dataOf(ctx context.Context, t *testing.T, namespace, name string) map[string]string {
@@ -116,35 +164,11 @@ func TestDeployInputsAcrossClusters(t *testing.T) {
 	)
 
 	// The test plays the hub's load-balancer controller, which kube-apiserver
-	// alone does not run: once the spoke waits for the address, it sets the
-	// Service's status.loadBalancer, as a cloud's controller or k3s's
-	// service load balancer would.
+	// alone does not run.
 	const lbIP = "172.18.0.42"
-	var once sync.Once
-	lbErr := make(chan error, 1)
-	playLB := func(e Event) {
-		if e.Type == "input-wait" && e.Input == "hub-address" {
-			once.Do(func() {
-				go func() {
-					svc := &unstructured.Unstructured{}
-					svc.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "Service"})
-					svc.SetNamespace("gw")
-					svc.SetName("gw")
-					patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q}]}}}`, lbIP)
-					lbErr <- hub.c.Status().Patch(ctx, svc, client.RawPatch(types.MergePatchType, []byte(patch)))
-				}()
-			})
-		}
-	}
-	sum, events := mustDeploy(ctx, t, p, Options{OnEvent: playLB})
-	select {
-	case err := <-lbErr:
-		if err != nil {
-			t.Fatalf("set the Service's load balancer status: %v", err)
-		}
-	default:
-		t.Fatalf("the spoke never waited for the address: %v", clusterEvents(events))
-	}
+	lb := &loadBalancer{k: hub, namespace: "gw", name: "gw", input: "hub-address", ip: lbIP}
+	sum, events := mustDeploy(ctx, t, p, Options{OnEvent: lb.play(ctx)})
+	lb.check(t, events)
 
 	want := map[string]string{"url": "https://" + lbIP + ":6443", "auth": "Bearer s3cret", "plain": "x"}
 	if diff := cmp.Diff(want, spoke.dataOf(ctx, t, "app", "app")); diff != "" {
@@ -153,17 +177,29 @@ func TestDeployInputsAcrossClusters(t *testing.T) {
 	if diff := cmp.Diff(&Summary{Bundles: 2, Objects: 3, Created: 3}, sum); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
-	// Order: the hub is done before the spoke does anything; the spoke
-	// waits for the address, has both inputs, then applies.
-	hubDone, spokeFirst := firstEvent(events, "hub", "cluster"), firstEvent(events, "spoke", "")
+	// Order: the hub's batch services, which makes both objects, is done
+	// before the spoke does anything but say that it waits for it. (Deploy
+	// orders batches, not clusters: the spoke need not wait for the rest
+	// of the hub's deploy, its inventory, whose "cluster" event may come
+	// after the spoke's first events.) The spoke waits for the address,
+	// has both inputs, then applies.
+	hubDone := slices.IndexFunc(events, func(e Event) bool { return e.Cluster == "hub" && e.Type == "done" && e.Bundle == "gw" })
+	spokeFirst := slices.IndexFunc(events, func(e Event) bool { return e.Cluster == "spoke" && e.Type != "note" })
 	if hubDone < 0 || spokeFirst < hubDone {
-		t.Errorf("the spoke started before the hub was done: %v", clusterEvents(events))
+		t.Errorf("the spoke started before the hub's batch services was done: %v", clusterEvents(events))
 	}
 	var spokeEvents []string
-	for _, e := range clusterEvents(events) {
-		if strings.HasPrefix(e, "spoke ") {
-			spokeEvents = append(spokeEvents, e)
+	for i, e := range events {
+		if e.Cluster != "spoke" {
+			continue
 		}
+		if e.Type == "note" {
+			if want := "batch apps waits for cluster hub batch services (input hub-address)"; i > spokeFirst || e.Message != want {
+				t.Errorf("note %d %q, want %q before the spoke's other events", i, e.Message, want)
+			}
+			continue
+		}
+		spokeEvents = append(spokeEvents, clusterEvents([]Event{e})...)
 	}
 	slices.Sort(spokeEvents[:3]) // the inputs are read in parallel
 	if diff := cmp.Diff([]string{"spoke input hub-address", "spoke input token", "spoke input-wait hub-address", "spoke start app", "spoke namespace app", "spoke done app", "spoke cluster"}, spokeEvents); diff != "" {
@@ -380,7 +416,7 @@ func TestDeployClusterCycle(t *testing.T) {
 	p := &plan.Plan{APIVersion: plan.APIVersion, Kind: plan.Kind, Clusters: []plan.Cluster{c("a", "b"), c("b", "c"), c("c", "b"), c("d")}}
 	var events []Event
 	_, err := Deploy(t.Context(), p, nil, Options{OnEvent: func(e Event) { events = append(events, e) }})
-	want := "clusters depend on each other (dependsOn and inputs): b -> c -> b"
+	want := "clusters depend on each other (dependsOn): b -> c -> b"
 	if err == nil || err.Error() != want || len(events) > 0 {
 		t.Errorf("Deploy = %v, events %v; want %s and no events", err, clusterEvents(events), want)
 	}
@@ -398,7 +434,8 @@ func TestFindCycle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, findCycle(tt.graph)); diff != "" {
+			nodes := slices.Sorted(maps.Keys(tt.graph))
+			if diff := cmp.Diff(tt.want, findCycle(nodes, func(n string) []string { return tt.graph[n] })); diff != "" {
 				t.Errorf("findCycle (-want +got):\n%s", diff)
 			}
 		})

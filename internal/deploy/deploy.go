@@ -51,12 +51,14 @@ type Options struct {
 	ForceConflicts bool
 	// Parallel bounds the bundles of a cluster deployed at once; 0 means 4.
 	Parallel int
-	// ParallelClusters bounds the clusters deployed at once; 0 means 4.
+	// ParallelClusters bounds the clusters applying at once; 0 means 4. A
+	// cluster waiting for another cluster's batch does not count.
 	ParallelClusters int
 	// Render renders the clusters that have inputs, once their values are
-	// read and substituted, and the clusters that the render.Result given
-	// to Deploy, Diff or Status lacks. Its Charts are needed when those
-	// clusters have chart bundles.
+	// read and substituted (and, in Deploy, first with the references in
+	// place, to know which objects each batch makes), and the clusters
+	// that the render.Result given to Deploy, Diff or Status lacks. Its
+	// Charts are needed when those clusters have chart bundles.
 	Render render.Options
 	// Interval is how often readiness is polled; 0 means 1s.
 	Interval time.Duration
@@ -71,8 +73,13 @@ type Event struct {
 	// Type is start, done, failed, skipped, namespace, pruned or kept for
 	// a bundle or object; cluster when a cluster is deployed, failed or
 	// skipped without a bundle for a cluster that failed or was not
-	// deployed; input when an input has its value, input-wait when deploy
-	// waits for it; note and warning for messages.
+	// deployed (with Batch when it stopped before that batch); input when
+	// an input has its value, input-wait when deploy waits for it (with
+	// the Batch that needs it, unless the cluster deploys as a whole); note
+	// and warning for messages. A note with Batch and Input says that the
+	// batch waits for a batch of another cluster, or all of it, because of
+	// the input: "batch operators waits for cluster east batch services
+	// (input east-ewgw)".
 	Type    string `json:"type"`
 	Cluster string `json:"cluster"`
 	Batch   string `json:"batch,omitempty"`
@@ -105,15 +112,30 @@ type Summary struct {
 
 // Deploy applies r, rendered from p, to the selected clusters of p.
 //
-// Clusters deploy in the order of their dependencies: a cluster starts when
-// every selected cluster in its dependsOn or its inputs' clusters is
-// deployed, clusters that do not depend on each other in parallel. A
-// cluster with inputs has them read from the live clusters they come from
-// (waiting for each up to its timeout; once, without waiting, in a dry
-// run), substituted into its bundles and the cluster rendered with
-// opts.Render before it is applied. After a cluster fails, the clusters
-// that depend on it are skipped; the others go on. The error names every
-// cluster that failed or was skipped.
+// Deploy schedules batches of clusters. All selected clusters start at
+// once, up to opts.ParallelClusters applying at a time (a cluster waiting
+// for another gives its place up), and each deploys its batches in order.
+// A cluster's first batch waits until every selected cluster of its
+// dependsOn is deployed. A batch whose bundles refer to inputs waits, for
+// each input of a selected cluster, until the batch of that cluster that
+// makes the input's object (the first whose rendered objects include one
+// of the same API group, kind, namespace and name) is deployed, every
+// bundle ready, or, when none makes it, until that whole cluster is; it
+// then reads the inputs from the live clusters (waiting for each up to its
+// timeout; once, without waiting, in a dry run), substitutes them with
+// those read for earlier batches into the cluster, renders the cluster
+// with opts.Render and applies the batch from that rendering. Which
+// objects a batch makes is known from a rendering with the input
+// references in place, made before anything is applied; a cluster that
+// cannot be rendered so deploys as a whole, after every selected cluster
+// its inputs come from. Inputs from clusters that are not selected are
+// read from their live state. Batches that wait for each other are an
+// error, naming the chain, before anything is applied.
+//
+// After a cluster fails, the clusters that depend on it are skipped, and
+// a cluster stops before a batch that waits for what the failed cluster
+// did not make; the others go on. The error names every cluster that
+// failed or was skipped.
 func Deploy(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (*Summary, error) {
 	f, err := newFleet(p, r, opts)
 	if err != nil {
@@ -161,6 +183,11 @@ type clusterDeploy struct {
 	emit     func(Event)
 	sum      *Summary
 	conn     *conn
+	// next, when set, gives batch i of rendered once it may be applied,
+	// perhaps rendered anew: run applies what it returns. done, when set,
+	// learns that batch i is deployed.
+	next func(ctx context.Context, i int) (*render.Batch, error)
+	done func(i int)
 
 	mu      sync.Mutex
 	applied []InventoryEntry
@@ -216,24 +243,57 @@ func (d *clusterDeploy) interval() time.Duration {
 	return time.Second
 }
 
+// batch returns batch i to apply, from next when it is set.
+func (d *clusterDeploy) batch(ctx context.Context, i int) (*render.Batch, error) {
+	if d.next == nil {
+		return &d.rendered.Batches[i], nil
+	}
+	b, err := d.next(ctx, i)
+	if err != nil {
+		return nil, err
+	}
+	d.rendered.Batches[i] = *b
+	return b, nil
+}
+
+// run deploys the cluster to t batch by batch, then records what it
+// applied in the inventory and, with opts.Prune, prunes. It touches the
+// cluster only once its first batch may be applied.
 func (d *clusterDeploy) run(ctx context.Context, t Target) error {
 	start := time.Now()
+	if err := checkCRDOrder(d.rendered); err != nil {
+		return err
+	}
+	var first *render.Batch
+	if len(d.rendered.Batches) > 0 {
+		b, err := d.batch(ctx, 0)
+		if err != nil {
+			return err
+		}
+		first = b
+	}
 	c, err := connect(t)
 	if err != nil {
 		return err
 	}
 	d.conn = c
-	if err := checkCRDOrder(d.rendered); err != nil {
-		return err
-	}
 	inv, err := loadInventory(ctx, c.client)
 	if err != nil {
 		return err
 	}
 	var failed error
 	for bi := range d.rendered.Batches {
-		if failed = d.runBatch(ctx, &d.rendered.Batches[bi]); failed != nil {
+		b := first
+		if bi > 0 {
+			if b, failed = d.batch(ctx, bi); failed != nil {
+				break
+			}
+		}
+		if failed = d.runBatch(ctx, b); failed != nil {
 			break
+		}
+		if d.done != nil {
+			d.done(bi)
 		}
 	}
 	if d.opts.DryRun {

@@ -1,12 +1,13 @@
 // Package deploy applies a rendered Plan to its clusters with server-side
-// apply (field manager "wookie", through fluxcd/pkg/ssa): clusters in the
-// order of their dependencies (dependsOn and the clusters their inputs
-// come from), independent ones in parallel; inside a cluster batch by batch
-// in priority order, bundles inside a batch in parallel as soon as the
-// bundles they depend on are ready, each bundle waited for with kstatus
-// plus the bundle's own CEL readiness rules. A cluster's inputs are read
-// from the live clusters they come from and substituted into its bundles
-// before it is rendered and applied. It records what it applied in an
+// apply (field manager "wookie", through fluxcd/pkg/ssa): clusters in
+// parallel, each batch by batch in priority order, a cluster after the
+// clusters of its dependsOn and a batch that refers to inputs after the
+// batches of other clusters that make the inputs' objects; bundles inside
+// a batch in parallel as soon as the bundles they depend on are ready,
+// each bundle waited for with kstatus plus the bundle's own CEL readiness
+// rules. A batch's inputs are read from the live clusters they come from
+// and substituted into the cluster's bundles before it is rendered again
+// and the batch applied. It records what it applied in an
 // inventory per cluster, prunes what left the Plan, diffs against the live
 // cluster and reports the status of every bundle.
 package deploy

@@ -18,10 +18,18 @@ const DefaultInputTimeout = 5 * time.Minute
 
 // Input is a value of a cluster's bundles that is only known at deploy
 // time, such as a LoadBalancer's address or a service-account token: deploy
-// reads it from the live state of another cluster of the Plan once that
-// cluster is deployed, and puts it in place of every InputRef(Name) in the
-// chart values and manifests of this cluster's bundles before rendering
-// them.
+// reads it from the live state of another cluster of the Plan, and puts it
+// in place of every InputRef(Name) in the chart values and manifests of
+// this cluster's bundles before rendering them.
+//
+// Deploy orders batches, not clusters, by inputs: a batch whose bundles
+// refer to the input starts once the batch of the source cluster that
+// makes the input's object (the first whose rendered objects include one
+// of the same API group, kind, namespace and name) is deployed, every
+// bundle ready; when no batch of the source cluster makes it (a controller
+// does), once the whole source cluster is deployed. Two clusters may so
+// read inputs from each other, as long as no batch waits, through such
+// links, for itself.
 type Input struct {
 	// Name identifies the input in its cluster (a DNS-1123 label).
 	Name string `json:"name"`
@@ -33,8 +41,9 @@ type Input struct {
 // is taken from the object.
 type InputSource struct {
 	// Cluster is the Plan cluster the object lives in; never the input's
-	// own cluster. The input's cluster deploys after it, as if it were in
-	// the cluster's DependsOn.
+	// own cluster. The batches of the input's cluster that refer to the
+	// input deploy after the batch of Cluster that makes the object (see
+	// Input).
 	Cluster string `json:"cluster"`
 	// APIVersion and Kind are the object's type, e.g. v1 and Service.
 	APIVersion string `json:"apiVersion"`
@@ -135,6 +144,18 @@ func malformedRef(text string) string {
 // names an input that values lacks, naming every such input, or is
 // malformed.
 func SubstituteInputs(c *Cluster, values map[string]string) (*Cluster, error) {
+	return substitute(c, values, false)
+}
+
+// SubstituteKnownInputs is SubstituteInputs for some of c's inputs: a
+// reference to an input that values lacks stays in its place. It fails
+// only on a malformed reference.
+func SubstituteKnownInputs(c *Cluster, values map[string]string) (*Cluster, error) {
+	return substitute(c, values, true)
+}
+
+// substitute is SubstituteInputs, or SubstituteKnownInputs with known.
+func substitute(c *Cluster, values map[string]string, known bool) (*Cluster, error) {
 	out := *c
 	out.Batches = slices.Clone(c.Batches)
 	s := &substituter{values: values, unknown: map[string]bool{}}
@@ -142,27 +163,11 @@ func SubstituteInputs(c *Cluster, values map[string]string) (*Cluster, error) {
 		b := &out.Batches[bi]
 		b.Bundles = slices.Clone(b.Bundles)
 		for ui := range b.Bundles {
-			u := &b.Bundles[ui]
-			if u.Chart != nil {
-				ch := *u.Chart
-				if ch.Values != nil {
-					ch.Values = s.value(ch.Values).(Object)
-				}
-				u.Chart = &ch
-			}
-			if u.Manifests != nil {
-				ms := make([]Object, len(u.Manifests))
-				for i, m := range u.Manifests {
-					if m != nil {
-						ms[i] = s.value(m).(Object)
-					}
-				}
-				u.Manifests = ms
-			}
+			s.bundle(&b.Bundles[ui])
 		}
 	}
 	var problems []string
-	if len(s.unknown) > 0 {
+	if len(s.unknown) > 0 && !known {
 		var names []string
 		for _, n := range slices.Sorted(maps.Keys(s.unknown)) {
 			names = append(names, strconv.Quote(n))
@@ -179,11 +184,42 @@ func SubstituteInputs(c *Cluster, values map[string]string) (*Cluster, error) {
 	return &out, nil
 }
 
+// BundleInputs returns the names of the inputs that the chart values and
+// manifests of b refer to, sorted, without duplicates; malformed
+// references are left out. b is not changed.
+func BundleInputs(b *Bundle) []string {
+	s := &substituter{unknown: map[string]bool{}}
+	u := *b
+	s.bundle(&u)
+	return slices.Sorted(maps.Keys(s.unknown))
+}
+
 // substituter replaces input references in free-form values.
 type substituter struct {
 	values    map[string]string
 	unknown   map[string]bool
 	malformed []string
+}
+
+// bundle replaces the references in u's chart values and manifests, in
+// copies of them.
+func (s *substituter) bundle(u *Bundle) {
+	if u.Chart != nil {
+		ch := *u.Chart
+		if ch.Values != nil {
+			ch.Values = s.value(ch.Values).(Object)
+		}
+		u.Chart = &ch
+	}
+	if u.Manifests != nil {
+		ms := make([]Object, len(u.Manifests))
+		for i, m := range u.Manifests {
+			if m != nil {
+				ms[i] = s.value(m).(Object)
+			}
+		}
+		u.Manifests = ms
+	}
 }
 
 // value returns a copy of v with the references in its strings replaced.
@@ -249,9 +285,10 @@ func (s *substituter) str(text string) string {
 	return b.String()
 }
 
-// ClusterDependencies returns the names of the clusters c deploys after:
-// those of its DependsOn and those its inputs are read from, sorted,
-// without duplicates and empty names.
+// ClusterDependencies returns the names of the clusters c is tied to:
+// those of its DependsOn, which c deploys after, and those its inputs are
+// read from, whose batches that make the inputs' objects some batches of
+// c deploy after (see Input); sorted, without duplicates and empty names.
 func ClusterDependencies(c *Cluster) []string {
 	var out []string
 	for _, d := range c.DependsOn {

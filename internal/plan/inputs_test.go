@@ -137,3 +137,61 @@ func TestInputExpressionEval(t *testing.T) {
 		})
 	}
 }
+
+// SubstituteKnownInputs replaces the references it has values for and
+// leaves the others; a malformed reference is still an error.
+func TestSubstituteKnownInputs(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    map[string]any
+		want    map[string]any
+		wantErr string
+	}{
+		{name: "known and unknown", data: map[string]any{"a": "((input host)):((input port))", "b": []any{"((input token))"}},
+			want: map[string]any{"a": "10.0.0.1:((input port))", "b": []any{"((input token))"}}},
+		{name: "malformed", data: map[string]any{"a": "((input Host))"}, wantErr: malformedRef("((input Host))")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Cluster{Name: "spoke", Batches: []Batch{{Name: "b", Bundles: []Bundle{{Name: "m", Namespace: "ns",
+				Manifests: []Object{{"apiVersion": "v1", "kind": "ConfigMap", "data": tt.data}}}}}}}
+			got, err := SubstituteKnownInputs(c, map[string]string{"host": "10.0.0.1"})
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.Batches[0].Bundles[0].Manifests[0]["data"]); diff != "" {
+				t.Errorf("data (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBundleInputs(t *testing.T) {
+	tests := []struct {
+		name   string
+		bundle Bundle
+		want   []string
+	}{
+		{name: "none", bundle: Bundle{Name: "a", Manifests: []Object{{"data": map[string]any{"a": "plain"}}}}, want: nil},
+		{name: "manifests and chart values, sorted, once each", bundle: Bundle{Name: "a",
+			Manifests: []Object{{"data": map[string]any{"a": "((input b)) ((input a))", "l": []any{"((input b))"}}}, nil},
+			Chart:     &Chart{Name: "c", Values: Object{"x": map[string]any{"y": "https://((input c)):6443"}}}},
+			want: []string{"a", "b", "c"}},
+		{name: "malformed and keys left out", bundle: Bundle{Name: "a",
+			Manifests: []Object{{"data": map[string]any{"a": "((input B))", "((input k))": "v"}}}}, want: nil},
+		{name: "a chart without values", bundle: Bundle{Name: "a", Chart: &Chart{Name: "c"}}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, BundleInputs(&tt.bundle)); diff != "" {
+				t.Errorf("BundleInputs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

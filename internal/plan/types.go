@@ -124,9 +124,10 @@ type Cluster struct {
 	// bundle ready, before this cluster's deploy starts; sorted.
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// Inputs are values only known at deploy time, read from the live
-	// state of other clusters of the Plan once those are deployed (see
-	// Input); sorted by name. The clusters they are read from deploy first,
-	// as if they were in DependsOn.
+	// state of other clusters of the Plan (see Input); sorted by name. A
+	// batch that refers to an input deploys after the batch of the input's
+	// cluster that makes the input's object, not after all of that
+	// cluster: two clusters may read inputs from each other.
 	Inputs []Input `json:"inputs,omitempty"`
 	// Batches are the cluster's batches in deploy order.
 	Batches []Batch `json:"batches"`

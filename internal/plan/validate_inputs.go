@@ -10,7 +10,9 @@ import (
 
 // clusterLinks checks what ties the clusters of a Plan together: every
 // cluster's dependsOn and inputs, the input references of its bundles, and
-// the cycles dependsOn and inputs make.
+// the cycles dependsOn makes. Inputs make no cluster cycle: deploy orders
+// them batch by batch, and refuses a cycle of batches before it applies
+// anything.
 func (v *validator) clusterLinks(clusters []Cluster) {
 	names := map[string]bool{}
 	for _, c := range clusters {
@@ -19,9 +21,6 @@ func (v *validator) clusterLinks(clusters []Cluster) {
 		}
 	}
 	graph := map[string][]string{} // cluster -> clusters it deploys after
-	// viaInput[a+" "+b] names an input of a read from b, when a does not
-	// list b in dependsOn: the cycle message explains such an edge.
-	viaInput := map[string]string{}
 	for i := range clusters {
 		c := &clusters[i]
 		cname := entryName(c.Name, i)
@@ -43,17 +42,9 @@ func (v *validator) clusterLinks(clusters []Cluster) {
 			}
 		}
 		declared := v.inputs(c, cname, names)
-		for _, in := range c.Inputs {
-			if d := in.From.Cluster; c.Name != "" && names[d] && d != c.Name {
-				graph[c.Name] = append(graph[c.Name], d)
-				if _, ok := viaInput[c.Name+" "+d]; !ok && seen[d] == 0 {
-					viaInput[c.Name+" "+d] = in.Name
-				}
-			}
-		}
 		v.inputRefs(c, cname, declared)
 	}
-	v.clusterCycles(graph, viaInput)
+	v.clusterCycles(graph)
 }
 
 // inputs checks the inputs of c, named cname in messages, and returns the
@@ -174,22 +165,11 @@ func (v *validator) refsIn(at Error, value any, p *path, declared map[string]boo
 	}
 }
 
-// clusterCycles reports each cycle of the cluster graph once, as the
+// clusterCycles reports each cycle of the clusters' dependsOn once, as the
 // bundle cycles are reported: the shortest cycle through the smallest
-// name of each strongly connected component, from that name. An edge that
-// only an input makes is explained after the cycle.
-func (v *validator) clusterCycles(graph map[string][]string, viaInput map[string]string) {
+// name of each strongly connected component, from that name.
+func (v *validator) clusterCycles(graph map[string][]string) {
 	for _, cycle := range graphCycles(graph) {
-		msg := "dependsOn cycle: " + strings.Join(cycle, " -> ")
-		var notes []string
-		for i := 0; i+1 < len(cycle); i++ {
-			if in, ok := viaInput[cycle[i]+" "+cycle[i+1]]; ok {
-				notes = append(notes, fmt.Sprintf("%s reads input %q from %s", cycle[i], in, cycle[i+1]))
-			}
-		}
-		if len(notes) > 0 {
-			msg += " (" + strings.Join(notes, ", ") + ")"
-		}
-		v.add(Error{Cluster: cycle[0], Msg: msg})
+		v.add(Error{Cluster: cycle[0], Msg: "dependsOn cycle: " + strings.Join(cycle, " -> ")})
 	}
 }

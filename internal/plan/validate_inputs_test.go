@@ -181,9 +181,31 @@ func TestInputValidation(t *testing.T) {
 			want:   Errors{{Cluster: "hub", Msg: "dependsOn cycle: hub -> hub"}},
 		},
 		{
-			name:   "cycle through an input",
+			// Deploy orders inputs batch by batch, and finds there whether
+			// the batches wait for each other.
+			name:   "a cycle through an input is no Plan error",
 			mutate: func(p *Plan, in *Input, app *Bundle) { p.Clusters[0].DependsOn = []string{"spoke"} },
-			want:   Errors{{Cluster: "hub", Msg: `dependsOn cycle: hub -> spoke -> hub (spoke reads input "hub-address" from hub)`}},
+		},
+		{
+			// A multi-primary mesh: each cluster's remote-secrets bundle,
+			// in its services batch, reads the token Secret the other
+			// cluster makes in its namespaces batch.
+			name: "clusters reading each other's inputs",
+			mutate: func(p *Plan, in *Input, app *Bundle) {
+				for i, other := range []string{"spoke", "hub"} {
+					c := &p.Clusters[i]
+					c.Inputs = []Input{{Name: other + "-token", From: InputSource{
+						Cluster: other, APIVersion: "v1", Kind: "Secret", Namespace: "istio-system", Name: "reader-token",
+						Expression: "string(base64.decode(data.token))"}}}
+					token := manifestBundle("reader-token", "istio-system")
+					secrets := manifestBundle("istio-remote-secrets", "istio-system")
+					secrets.Manifests[0]["data"] = map[string]any{"token": InputRef(other + "-token")}
+					c.Batches = []Batch{
+						{Name: "namespaces", Priority: 200, Bundles: []Bundle{token}},
+						{Name: "services", Priority: 500, Bundles: []Bundle{secrets}},
+					}
+				}
+			},
 		},
 		{
 			name: "cycle of three, reported once from the smallest name",
