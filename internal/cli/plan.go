@@ -85,9 +85,21 @@ func formatPlan(p *plan.Plan, format string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// bundleSource says where a bundle's objects come from: chart@version or
-// "N manifests".
+// bundleSource says where a bundle's objects come from: chart@version,
+// "N manifests", or what a generated bundle makes ("cacerts of east");
+// "(sensitive)" follows a bundle that carries secrets and is only deployed.
 func bundleSource(b plan.Bundle) string {
+	if b.Generate != nil && b.Generate.IstioCACerts != nil {
+		return "cacerts of " + b.Generate.IstioCACerts.Cluster
+	}
+	if b.Sensitive {
+		return manifestCount(b) + " (sensitive)"
+	}
+	return manifestCount(b)
+}
+
+// manifestCount is bundleSource for bundles without generate or sensitive.
+func manifestCount(b plan.Bundle) string {
 	if b.Chart != nil {
 		if b.Chart.Version == "" {
 			return b.Chart.Name
