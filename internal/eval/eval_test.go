@@ -124,6 +124,25 @@ func writeFiles(t *testing.T, files [][2]string) (string, []string) {
 	return dir, names
 }
 
+// evalConfig evaluates config as the file wookie.cue. With wantErr it
+// expects an error containing it and returns nil; otherwise it fails the
+// test on any error.
+func evalConfig(t *testing.T, config, wantErr string) *Result {
+	t.Helper()
+	dir, names := writeFiles(t, [][2]string{{"wookie.cue", config}})
+	res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error %v, want %q", err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 const base = "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n"
 
 // TestErrors gives every kind of bad input and the exact message it must

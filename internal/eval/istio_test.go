@@ -1,8 +1,6 @@
 package eval
 
 import (
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -22,16 +20,9 @@ func TestIstioVersions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
-			dir, names := writeFiles(t, [][2]string{{"wookie.cue", base + `projects: wookie: istio: version: "` + tt.version + `"` + "\n"}})
-			res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			res := evalConfig(t, base+`projects: wookie: istio: version: "`+tt.version+`"`+"\n", tt.wantErr)
+			if res == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			for _, b := range res.Plan.Clusters[0].Batches {
 				for _, u := range b.Bundles {

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -294,16 +293,9 @@ projects: wookie: {enable: true, clusterRole: "primary"}
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, names := writeFiles(t, [][2]string{{"wookie.cue", tt.config}})
-			res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			res := evalConfig(t, tt.config, tt.wantErr)
+			if res == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := map[string]meshCluster{}
 			for i := range res.Plan.Clusters {

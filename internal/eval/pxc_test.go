@@ -1,8 +1,6 @@
 package eval
 
 import (
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,16 +35,9 @@ func TestPXCOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, names := writeFiles(t, [][2]string{{"wookie.cue", tt.config}})
-			res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			res := evalConfig(t, tt.config, tt.wantErr)
+			if res == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			bundles := map[string]*plan.Bundle{}
 			batchOf := map[string]string{}
