@@ -231,7 +231,7 @@ func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags
 	}
 	res, err := render.Render(cmd.Context(), rendered, opts)
 	if err != nil {
-		return nil, nil, withCertsHint(withNetworkHint(err))
+		return nil, nil, withSchemaHint(withCertsHint(withNetworkHint(err)))
 	}
 	warn(s, cf, res.Warnings)
 	warn(s, cf, certExpiryWarnings(cf, p, time.Now()))
@@ -309,6 +309,14 @@ func omittedNotes(res *render.Result) []string {
 		out = append(out, fmt.Sprintf("cluster %s: bundle %s is left out: %s", o.Cluster, o.Bundle, why))
 	}
 	return out
+}
+
+// withSchemaHint adds a hint to errors from a chart's values.schema.json.
+func withSchemaHint(err error) error {
+	if strings.Contains(err.Error(), "values don't meet the specifications of the schema") {
+		return fmt.Errorf("%w\nhint: fix the values the message names; if the chart's published schema rejects every input, set chart: skipSchemaValidation: true on the bundle (as helm --skip-schema-validation)", err)
+	}
+	return err
 }
 
 // withNetworkHint adds a hint to errors from an unreachable repository.

@@ -387,6 +387,12 @@ type Chart struct {
 	Digest string `json:"digest,omitempty"`
 	// Values are the values the chart is rendered with.
 	Values Object `json:"values,omitempty"`
+	// SkipSchemaValidation renders the chart without checking Values
+	// against its values.schema.json, as helm --skip-schema-validation
+	// does: for charts whose published schema rejects every input (the
+	// gateway chart of Istio 1.22 to 1.24). GitOps formats that let their
+	// engine render the chart carry it in the engine's own field.
+	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
 }
 
 // Object is free-form JSON data: a Kubernetes object or chart values.

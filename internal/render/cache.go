@@ -31,7 +31,8 @@ func cacheKey(version, digest string, rel releaseSpec) string {
 		Values      map[string]any `json:"values"`
 		KubeVersion string         `json:"kubeVersion"`
 		APIVersions []string       `json:"apiVersions"`
-	}{version, digest, rel.name, rel.namespace, rel.values, rel.caps.KubeVersion.Version, rel.caps.APIVersions})
+		SkipSchema  bool           `json:"skipSchema,omitempty"`
+	}{version, digest, rel.name, rel.namespace, rel.values, rel.caps.KubeVersion.Version, rel.caps.APIVersions, rel.skipSchema})
 	sum := sha256.Sum256(in)
 	return hex.EncodeToString(sum[:])
 }

@@ -37,6 +37,8 @@ type releaseSpec struct {
 	name, namespace string
 	values          map[string]any
 	caps            *common.Capabilities
+	// skipSchema leaves the chart's values.schema.json unchecked.
+	skipSchema bool
 }
 
 // renderChart renders a chart's templates client-side, as `helm template`
@@ -54,7 +56,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec) (*char
 		return nil, fmt.Errorf("dependencies: %s", foldLines(err.Error()))
 	}
 	opts := common.ReleaseOptions{Name: rel.name, Namespace: rel.namespace, Revision: 1, IsInstall: true}
-	vals, err := util.ToRenderValuesWithSchemaValidation(ch, rel.values, opts, rel.caps, false)
+	vals, err := util.ToRenderValuesWithSchemaValidation(ch, rel.values, opts, rel.caps, rel.skipSchema)
 	if err != nil {
 		return nil, fmt.Errorf("values: %s", foldLines(err.Error()))
 	}

@@ -394,7 +394,7 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 			return fmt.Errorf("bundle %s: values: %w", u.Name, err)
 		}
 	}
-	rel := releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps}
+	rel := releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps, skipSchema: u.Chart.SkipSchemaValidation}
 	cache := opts.Cache
 	if u.IsSensitive() {
 		cache = nil // the cache is no place for secrets

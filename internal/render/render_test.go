@@ -428,3 +428,34 @@ func TestHookOrder(t *testing.T) {
 		t.Errorf("warnings: %q", r.Warnings)
 	}
 }
+
+// TestSkipSchemaValidation renders a chart whose values.schema.json
+// rejects every input, as the gateway chart of Istio 1.22 to 1.24 does:
+// it fails unless the chart says skipSchemaValidation, and a cached
+// render with the switch is never taken for one without it.
+func TestSkipSchemaValidation(t *testing.T) {
+	ch := charttest.Chart{Name: "gw", Version: "1.0.0", Files: map[string]string{
+		"values.yaml": "_internal_defaults_do_not_set:\n  replicas: 1\n",
+		"values.schema.json": `{"$schema": "http://json-schema.org/schema#", "type": "object", "additionalProperties": false,
+  "$defs": {"values": {"type": "object", "properties": {"replicas": {"type": "integer"}}}},
+  "defaults": {"$ref": "#/$defs/values"}, "$ref": "#/$defs/values"}`,
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gw\ndata:\n  replicas: {{ .Values._internal_defaults_do_not_set.replicas | quote }}\n",
+	}}
+	src := charts(t, ch)
+	cache := &Cache{Dir: t.TempDir()}
+	run := func(skip bool) error {
+		b := chartBundle("gw", "ns", "gw")
+		b.Chart.SkipSchemaValidation = skip
+		_, err := Render(context.Background(), mkPlan(t, plan.Batch{Name: "apps", Priority: 1, Bundles: []plan.Bundle{b}}), Options{Charts: src, Cache: cache})
+		return err
+	}
+	if err := run(true); err != nil {
+		t.Fatalf("with skipSchemaValidation: %v", err)
+	}
+	for range 2 { // the second time with the switch's render in the cache
+		err := run(false)
+		if err == nil || !strings.Contains(err.Error(), "additional properties '_internal_defaults_do_not_set' not allowed") {
+			t.Fatalf("without skipSchemaValidation: got %v, want the schema's error", err)
+		}
+	}
+}
