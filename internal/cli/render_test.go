@@ -160,7 +160,7 @@ func TestRenderAtomic(t *testing.T) {
 	if code != 1 || out != "" {
 		t.Fatalf("render of a broken chart value: exit %d, stdout %q", code, out)
 	}
-	if !strings.Contains(stderr, "cluster wookie-local: bundle istiod: chart istiod@1.24.2: values:") || !strings.Contains(stderr, "replicaCount") {
+	if !strings.Contains(stderr, "cluster wookie-local: bundle istiod: chart istiod@1.30.3: values:") || !strings.Contains(stderr, "replicaCount") {
 		t.Errorf("message: %s", stderr)
 	}
 	if diff := cmp.Diff(before, readTree(t, "result")); diff != "" {

@@ -75,7 +75,7 @@ func TestDefaultPlan(t *testing.T) {
 		t.Fatalf("clusters: got %d, want 1", len(res.Plan.Clusters))
 	}
 	c := res.Plan.Clusters[0]
-	if c.Name != "wookie-local" || c.Context != "k3d-wookie-local" || c.Target != "local-k3d" || c.KubeVersion != "1.31.4" {
+	if c.Name != "wookie-local" || c.Context != "k3d-wookie-local" || c.Target != "local-k3d" || c.KubeVersion != "1.36.4" {
 		t.Errorf("cluster: got %s/%s/%s/%s", c.Name, c.Context, c.Target, c.KubeVersion)
 	}
 	for _, b := range c.Batches {
@@ -90,12 +90,12 @@ func TestDefaultPlan(t *testing.T) {
 		}
 	}
 	want := []row{
-		{"crds", 100, "istio-base", "istio-system", "base@1.24.2", ""},
+		{"crds", 100, "istio-base", "istio-system", "base@1.30.3", ""},
 		{"namespaces", 200, "ns-istio-ingress", "istio-ingress", "Namespace", ""},
 		{"namespaces", 200, "ns-istio-system", "istio-system", "Namespace", ""},
 		{"namespaces", 200, "ns-wookie", "wookie", "Namespace", ""},
-		{"operators", 300, "istiod", "istio-system", "istiod@1.24.2", "istio-base"},
-		{"services", 600, "istio-ingressgateway", "istio-ingress", "gateway@1.24.2", "istiod"},
+		{"operators", 300, "istiod", "istio-system", "istiod@1.30.3", "istio-base"},
+		{"services", 600, "istio-ingressgateway", "istio-ingress", "gateway@1.30.3", "istiod"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("default plan (-want +got):\n%s", diff)

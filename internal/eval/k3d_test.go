@@ -43,8 +43,8 @@ func TestK3dTargets(t *testing.T) {
 		name:   "local-k3d defaults",
 		config: `targets: "local-k3d": enable: true`,
 		want: map[string]cluster{"wookie-local": {
-			Context: "k3d-wookie-local", KubeVersion: "1.31.4", Kinds: k3sKinds,
-			K3d: &plan.K3dCluster{Name: "wookie-local", Servers: 1, Image: "rancher/k3s:v1.31.4-k3s1", Ports: defaultPorts, DisableTraefik: true},
+			Context: "k3d-wookie-local", KubeVersion: "1.36.4", Kinds: k3sKinds,
+			K3d: &plan.K3dCluster{Name: "wookie-local", Servers: 1, Image: "rancher/k3s:v1.36.4-k3s1", Ports: defaultPorts, DisableTraefik: true},
 		}},
 	}, {
 		name: "local-k3d options",
@@ -160,7 +160,7 @@ targets: "multi-k3d": {enable: true, clusters: "wookie-local": {}}`,
 	}, {
 		name:   "no version in the image tag",
 		config: `targets: "multi-k3d": {enable: true, clusters: {east: {}, west: image: "k3s:latest"}}`,
-		want:   "assertion multi-k3d-kube-version failed: targets.multi-k3d.clusters: west: the image tag names no Kubernetes version (like v1.31.4-k3s1); set kubeVersion",
+		want:   "assertion multi-k3d-kube-version failed: targets.multi-k3d.clusters: west: the image tag names no Kubernetes version (like v1.36.4-k3s1); set kubeVersion",
 	}, {
 		name:   "a role that does not exist",
 		config: `targets: "multi-k3d": {enable: true, clusters: east: clusterRole: "primay"}`,

@@ -16,7 +16,7 @@ import (
 )
 
 // Version is the version of the Istio-like charts, the catalog's default.
-const Version = "1.24.2"
+const Version = "1.30.3"
 
 // Base is like istio/base: CRDs as templates (not crds/), the reader
 // ServiceAccount in .Release.Namespace, and a cluster-scoped validating
