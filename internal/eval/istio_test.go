@@ -100,3 +100,21 @@ func TestIstioGatewaySchemaOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestIstioRemoteProfile: a primary-remote mesh needs the remote profile
+// of the base and istiod charts, which Istio has since 1.24.
+func TestIstioRemoteProfile(t *testing.T) {
+	const mesh = `targets: "multi-k3d": {enable: true, clusters: {east: {}, west: clusterRole: "remote"}}
+projects: wookie: enable: true
+`
+	for _, tt := range []struct{ version, wantErr string }{
+		{"1.22.8", "assertion wookie-istio-remote failed: clusters west: a remote of a primary-remote mesh installs Istio's base and istiod charts with their remote profile, which Istio 1.22.8 lacks"},
+		{"1.23.6", "which Istio 1.23.6 lacks"},
+		{"1.24.2", ""},
+		{"1.30.3", ""},
+	} {
+		t.Run(tt.version, func(t *testing.T) {
+			evalConfig(t, mesh+`projects: wookie: istio: version: "`+tt.version+`"`+"\n", tt.wantErr)
+		})
+	}
+}
