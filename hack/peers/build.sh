@@ -18,6 +18,14 @@
 # with a stamp per tool in .../stamps/ naming the module version it was built
 # from; a tool whose binary and matching stamp are there is skipped, so a
 # second run takes a second. GOMODCACHE and GOCACHE are the caller's.
+#
+# Beside bin/, crds/<tool>/ keeps the CRDs that tests check wookie's output
+# against, from the same module versions as the binaries (stamped alike):
+#
+#   crds/fleet/crds.yaml   Fleet's CRDs (charts/fleet-crd of the fleet module)
+#   crds/flux/helm.toolkit.fluxcd.io_helmreleases.yaml   the HelmRelease CRD
+#                          of the helm-controller whose api module flux requires
+#
 # One line per tool goes to stderr (the go commands' output is kept in a log
 # and shown only when a step fails); the bin directory is printed on stdout.
 #
@@ -324,9 +332,67 @@ scratch_build() {
 	esac
 }
 
+# crds_of copies the CRDs of tool $name into ./crds (see the header); it
+# runs in a scratch directory with its output going to a log.
+crds_of() {
+	local dl dir gomod hc
+	mkdir -p crds || return 1
+	dl=$(go mod download -json "$module@$version") || {
+		printf '%s\n' "$dl"
+		return 1
+	}
+	case $name in
+	fleet)
+		dir=$(json_field Dir <<<"$dl")
+		cp "$dir/charts/fleet-crd/templates/crds.yaml" crds/crds.yaml || return 1
+		;;
+	flux)
+		gomod=$(json_field GoMod <<<"$dl")
+		hc=$(awk '$1 == "github.com/fluxcd/helm-controller/api" { print $2; exit }' "$gomod")
+		[ -n "$hc" ] || {
+			echo "$gomod does not require github.com/fluxcd/helm-controller/api"
+			return 1
+		}
+		echo "== go mod download github.com/fluxcd/helm-controller@$hc"
+		dl=$(go mod download -json "github.com/fluxcd/helm-controller@$hc") || {
+			printf '%s\n' "$dl"
+			return 1
+		}
+		dir=$(json_field Dir <<<"$dl")
+		cp "$dir/config/crd/bases/helm.toolkit.fluxcd.io_helmreleases.yaml" crds/ || return 1
+		;;
+	esac
+}
+
+# ensure_crds keeps the CRDs of tool $name in $cache/crds/$name, fetched
+# once per version like the binaries; tools without any return at once.
+ensure_crds() {
+	case $name in
+	fleet | flux) ;;
+	*) return 0 ;;
+	esac
+	local stamp="$module@$version crds" dir=$cache/crds/$name m=$work/$name-crds
+	if [ $force = 0 ] && [ -d "$dir" ] && [ -f "$stamps/$name-crds" ] &&
+		[ "$(head -n 1 "$stamps/$name-crds")" = "$stamp" ]; then
+		return 0
+	fi
+	mkdir -p "$m" "$cache/crds"
+	if ! (cd "$m" && crds_of) >"$m.log" 2>&1; then
+		echo "✗ $name $version: CRDs: fetch failed; end of the log:" >&2
+		tail -n 25 "$m.log" | sed 's/^/    /' >&2
+		return 1
+	fi
+	rm -f "$stamps/$name-crds"
+	rm -rf "$dir"
+	mv "$m/crds" "$dir"
+	printf '%s\n' "$stamp" >"$stamps/$name-crds"
+	echo "✓ $name $version CRDs in $dir" >&2
+}
+
 failed=0
 for name in "${tools[@]}"; do
 	spec "$name"
+	ensure_crds || failed=1
 	stamp="$module@$version recipe=$RECIPE"
 	if [ $force = 0 ] && [ -x "$bin/$name" ] && [ -f "$stamps/$name" ] &&
 		[ "$(head -n 1 "$stamps/$name")" = "$stamp" ]; then

@@ -32,10 +32,16 @@ const (
 	// RuleCRDOrder: a custom resource is deployed after the CRD defining
 	// it: in the same bundle, an earlier batch or a bundle it depends on.
 	RuleCRDOrder = "crd-order"
-	// RuleSecret: no Secret with data and no private key in the rendered
-	// output, which GitOps outputs put into Git. Sensitive bundles, which
-	// only wookie deploy applies, are exempt.
+	// RuleSecret: no PEM private key in the rendered output, which GitOps
+	// outputs put into Git (an error), and no Secret with data, which
+	// render and the GitOps outputs leave out, so a GitOps engine would
+	// lack it (a warning naming the template that made it). Sensitive
+	// bundles, which only wookie deploy applies, are exempt.
 	RuleSecret = "secret"
+	// RuleInput: no deploy-time input reference left in an object: a
+	// GitOps engine would apply it as written. Render leaves such objects
+	// out; the rule is a safety net.
+	RuleInput = "input"
 	// RuleServiceSelector (warning): a Service with a selector selects pod
 	// templates of its own bundle.
 	RuleServiceSelector = "service-selector"
@@ -56,7 +62,7 @@ const (
 // severities gives each rule's severity.
 var severities = map[string]Severity{
 	RuleSchema: Error, RuleMetadata: Error, RuleKind: Error, RuleNamespace: Error,
-	RuleCRDOrder: Error, RuleSecret: Error, RuleServiceSelector: Warning, RuleImageTag: Warning,
+	RuleCRDOrder: Error, RuleSecret: Error, RuleInput: Error, RuleServiceSelector: Warning, RuleImageTag: Warning,
 }
 
 // ReportAPIVersion and ReportKind identify a Report in JSON.
@@ -324,9 +330,11 @@ type target struct {
 
 // problem is a finding before it is placed.
 type problem struct {
-	rule    string
-	path    string
-	message string
+	rule string
+	// severity, when set, overrides the rule's.
+	severity Severity
+	path     string
+	message  string
 }
 
 // add records p as a finding about at, hidden when a checks.skip entry of
@@ -335,7 +343,7 @@ func (c *clusterCheck) add(at target, p problem) {
 	f := Finding{
 		Cluster: c.rc.Name, Batch: at.batch, Bundle: at.bundle.Name,
 		Object: at.object.ID(), Source: at.object.Source,
-		Rule: p.rule, Severity: severities[p.rule], Path: p.path, Message: p.message,
+		Rule: p.rule, Severity: cmp.Or(p.severity, severities[p.rule]), Path: p.path, Message: p.message,
 		order: at.order,
 	}
 	owner := c.owner(at.bundle)

@@ -137,10 +137,11 @@ func fixture(t *testing.T, appBatch string, objs []plan.Object, skips ...plan.Ch
 	return p
 }
 
-// checkPlan renders p and checks it.
+// checkPlan renders p and checks it, Secrets included, as wookie check
+// does.
 func checkPlan(t *testing.T, p *plan.Plan) *Report {
 	t.Helper()
-	res, err := render.Render(context.Background(), p, render.Options{AllowUnknownKinds: true})
+	res, err := render.Render(context.Background(), p, render.Options{AllowUnknownKinds: true, IncludeSecrets: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +302,8 @@ func TestBrokenObjects(t *testing.T) {
 	}, {
 		name:    "Secret",
 		doc:     `{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {password: hunter2}}`,
-		want:    []short{{"Secret app/s", "secret", "", Error}},
-		message: "ends up in Git",
+		want:    []short{{"Secret app/s", "secret", "", Warning}},
+		message: "a Secret with data (manifests[0]): wookie render and every GitOps format leave it out",
 	}, {
 		name:    "private key in a ConfigMap",
 		doc:     "{apiVersion: v1, kind: ConfigMap, metadata: {name: cm}, data: {tls.key: \"-----BEGIN EC PRIVATE KEY-----\\nMHc=\\n-----END EC PRIVATE KEY-----\\n\"}}",
@@ -431,7 +432,8 @@ func TestCRDCache(t *testing.T) {
 	}
 }
 
-// TestSecretRule: rule secret flags Secrets with data and PEM private keys,
+// TestSecretRule: rule secret flags Secrets with data (a warning: outputs
+// leave them out) and PEM private keys (an error),
 // except in sensitive bundles, which only wookie deploy applies.
 func TestSecretRule(t *testing.T) {
 	const (
@@ -446,7 +448,7 @@ func TestSecretRule(t *testing.T) {
 		sensitive bool
 		want      []short
 	}{
-		{name: "Secret with stringData", doc: secret, want: []short{{"Secret app/s", "secret", "", Error}}},
+		{name: "Secret with stringData", doc: secret, want: []short{{"Secret app/s", "secret", "", Warning}}},
 		{name: "Secret with stringData, sensitive bundle", doc: secret, sensitive: true},
 		{name: "private key, sensitive bundle", doc: pem, sensitive: true},
 		{name: "private key", doc: pem, want: []short{{"ConfigMap app/cm", "secret", "data.tls.key", Error}}},

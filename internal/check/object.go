@@ -41,6 +41,7 @@ func (c *clusterCheck) checkObject(u *render.Bundle, o *render.Object) []problem
 	if !u.Sensitive { // wookie deploy applies it; render and GitOps leave it out
 		out = append(out, secretProblems(o)...)
 	}
+	out = append(out, inputProblems(o)...)
 	out = append(out, imageProblems(o, builtin)...)
 	out = append(out, selectorProblems(u, o)...)
 	return out

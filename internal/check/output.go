@@ -34,7 +34,7 @@ func WriteText(w io.Writer, r *Report) error {
 			b.WriteString(f.Path + ": ")
 		}
 		b.WriteString(f.Message)
-		if f.Source != "" {
+		if f.Source != "" && !strings.Contains(f.Message, "("+f.Source+")") {
 			fmt.Fprintf(&b, " (%s)", f.Source)
 		}
 		if f.Skipped != "" {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,31 +10,48 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
 )
 
-// secretProblems finds a Secret that holds data, or a PEM private key in
-// any string of any other object: the rendered output is what GitOps
-// formats put into Git. A Secret without data or stringData (a
-// service-account token Secret the cluster fills in) holds nothing yet.
+// secretProblems finds a PEM private key in any string of an object (an
+// error: the rendered output is what GitOps formats put into Git), and a
+// Secret with data or stringData (a warning: render and the GitOps formats
+// leave it out, so a GitOps engine would lack it). A Secret without data
+// (a service-account token Secret the cluster fills in) holds nothing yet.
 func secretProblems(o *render.Object) []problem {
-	gvk := o.GroupVersionKind()
-	if gvk.Group == "" && gvk.Kind == "Secret" && (len(nestedMap(o, "data")) > 0 || len(nestedMap(o, "stringData")) > 0) {
-		return []problem{{rule: RuleSecret, message: "a Secret in the rendered output ends up in Git with every GitOps format: create it outside the Plan (External Secrets, Sealed Secrets, SOPS), mark its bundle sensitive: true (applied by wookie deploy only), or skip rule secret with the reason"}}
+	if render.IsSecretWithData(o.Unstructured) {
+		return []problem{{rule: RuleSecret, severity: Warning, message: secretMessage(o.Source)}}
 	}
 	var out []problem
 	walkStrings(o.Object, "", func(path, s string) {
-		if strings.Contains(s, "-----BEGIN") && strings.Contains(s, "PRIVATE KEY-----") {
+		if render.IsPrivateKeyPEM(s) {
 			out = append(out, problem{rule: RuleSecret, path: path, message: "holds a PEM private key, which would end up in Git with every GitOps format"})
 		}
 	})
 	return out
 }
 
-// nestedMap is the object field at path when it is a map, else nil.
-func nestedMap(o *render.Object, path ...string) map[string]any {
-	m, _, _ := unstructured.NestedMap(o.Object, path...)
-	return m
+// secretMessage says where a Secret with data came from (source, a chart
+// template or manifests[i]), what the outputs do with it and what to do.
+func secretMessage(source string) string {
+	const left = "wookie render and every GitOps format leave it out (wookie deploy applies it), so a GitOps engine would lack it"
+	if strings.HasPrefix(source, "manifests[") || source == "" {
+		return fmt.Sprintf("a Secret with data (%s): %s: create it outside the Plan (External Secrets, Sealed Secrets, SOPS), mark the bundle sensitive: true, or skip rule secret with the reason", cmp.Or(source, "manifests"), left)
+	}
+	return fmt.Sprintf("a Secret with data, made by the chart (%s): %s: give the chart an existing Secret (its values name one) or have an operator make it, mark the bundle sensitive: true, or skip rule secret with the reason", source, left)
+}
+
+// inputProblems finds deploy-time input references left in any string of
+// an object: a GitOps engine would apply them as written.
+func inputProblems(o *render.Object) []problem {
+	var out []problem
+	walkStrings(o.Object, "", func(path, s string) {
+		if names := plan.InputRefNames(s); len(names) > 0 {
+			out = append(out, problem{rule: RuleInput, path: path, message: fmt.Sprintf("holds the deploy-time input reference %s, which only wookie deploy fills in: a GitOps engine would apply it as written (wookie render and check leave such objects out)", plan.InputRef(names[0]))})
+		}
+	})
+	return out
 }
 
 // walkStrings calls fn with every string in v and its field path, in no

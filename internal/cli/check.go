@@ -26,8 +26,10 @@ func newCheckCmd(s *streams) *cobra.Command {
 		Use:   "check",
 		Short: "Validate the rendered manifests offline, before anything reaches a cluster",
 		Long: `check renders the Plan as wookie render does (cache included), sensitive
-bundles too, and checks every object of every cluster, offline (bundles
-generated from the certificate store at deploy time are left out):
+bundles and Secrets too, and checks every object of every cluster, offline
+(bundles generated from the certificate store at deploy time are left out,
+and so are objects holding deploy-time input references, with a note each,
+as in wookie render's output):
 
   schema            built-in kinds against the API types of client-go
                     (unknown or misspelled fields, wrong types, duplicate
@@ -45,10 +47,14 @@ generated from the certificate store at deploy time are left out):
                     the cluster's provides.namespaces
   crd-order         custom resources deploy after their CRD (same bundle,
                     an earlier batch, or a bundle they depend on)
-  secret            no Secret with data and no PEM private key in the
-                    output, which GitOps formats put into Git; bundles
-                    marked sensitive (applied by wookie deploy only) are
-                    exempt
+  secret            no PEM private key in any object of the output, which
+                    GitOps formats put into Git; (warning) a Secret with
+                    data, named with the template that made it: render
+                    and every GitOps format leave it out, so a GitOps
+                    engine would lack it. Bundles marked sensitive
+                    (applied by wookie deploy only) are exempt
+  input             no deploy-time input reference ((input NAME)) left in
+                    an object, which a GitOps engine would apply as written
   service-selector  (warning) Services select pod templates of their bundle
   image-tag         (warning) images carry a tag other than latest, or a
                     digest
@@ -79,12 +85,17 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return usagef("-o %q: want text or json", f.output)
 	}
-	// Sensitive bundles are checked (rule secret aside); generated ones,
-	// made from the certificate store at deploy time, are left out.
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, renderHow{noCache: f.noCache, allowUnknownKinds: true, includeSecrets: true})
+	// Sensitive bundles are checked (rule secret aside), and so are the
+	// Secrets of the others, which rule secret reports; generated ones,
+	// made from the certificate store at deploy time, are left out. Objects
+	// holding input references are left out as render leaves them out,
+	// with a note each.
+	how := renderHow{noCache: f.noCache, allowUnknownKinds: true, includeSecrets: true, leaveOutInputRefs: true}
+	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, how)
 	if err != nil {
 		return err
 	}
+	note(s, &f.config, objectNotes(res))
 	r, err := check.Run(p, res, checkOptions(&f.fetch, f.noCache))
 	if err != nil {
 		return err

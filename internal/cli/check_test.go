@@ -13,14 +13,14 @@ import (
 )
 
 // catalogRepo serves the Istio-shaped test charts at the catalog's version
-// and at 1.24.3 (examples/kubeconfig-yaml), and the Percona-shaped ones,
+// and at 1.29.6 (examples/kubeconfig-yaml), and the Percona-shaped ones,
 // from a chart repository on 127.0.0.1.
 func catalogRepo(t *testing.T) *charttest.Repo {
 	t.Helper()
 	var charts [][]byte
 	for _, c := range []charttest.Chart{rendertest.Base(), rendertest.Istiod(), rendertest.Gateway()} {
 		charts = append(charts, charttest.Package(t, c))
-		c.Version = "1.24.3"
+		c.Version = "1.29.6"
 		charts = append(charts, charttest.Package(t, c))
 	}
 	charts = append(charts, charttest.Package(t, rendertest.Operator()), charttest.Package(t, rendertest.PXCDB()))

@@ -76,8 +76,17 @@ for each: sensitive bundles (sensitive: true, such as Istio's remote secrets
 with tokens read at deploy time) and generated ones (Istio's cacerts Secret
 with the intermediate CA's key from the certificate store of wookie certs).
 wookie deploy applies them; the dependsOn entries naming them are dropped
-from the output and from plan.yaml. --include-secrets writes them too, with a
-warning: such an output must not go into Git.
+from the output and from plan.yaml. So is every Secret with data that a
+chart or the manifests of another bundle make, with a note naming it and
+its template (a Secret without data, such as a service-account token Secret
+the cluster fills in, stays). --include-secrets writes them too, with a
+warning counting the bundles whose output holds secrets: such an output
+must not go into Git.
+
+Objects that refer to a deploy-time input ((input NAME), read from a live
+cluster by wookie deploy) are left out of every output, with a note naming
+the object, its template and the inputs: a GitOps engine would apply the
+reference as written. plan.yaml, which no engine applies, keeps them.
 
 --check runs the checks of wookie check on the rendered objects before
 anything is written; with errors (or warnings and --strict) the findings go
@@ -116,12 +125,12 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if err := checkEmitFlags(&f.emit, f.output); err != nil {
 		return err
 	}
-	how := renderHow{noCache: f.noCache, allowUnknownKinds: f.check, includeSecrets: f.includeSecrets, certs: f.includeSecrets}
+	how := renderHow{noCache: f.noCache, allowUnknownKinds: f.check, includeSecrets: f.includeSecrets, certs: f.includeSecrets, leaveOutInputRefs: true}
 	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, how)
 	if err != nil {
 		return err
 	}
-	if n := sensitiveBundles(res); n > 0 {
+	if n := secretBundles(res); n > 0 {
 		warn(s, &f.config, []string{fmt.Sprintf("--include-secrets: the output holds the secrets (private keys, tokens) of %d bundles: do not commit it to Git", n)})
 	}
 	note(s, &f.config, omittedNotes(res))
@@ -177,22 +186,32 @@ type renderHow struct {
 	// to report, instead of failing.
 	allowUnknownKinds bool
 	// deferInputs leaves the clusters with inputs out of the rendering:
-	// deploy, diff and status render them once the inputs are read. Else
-	// they are rendered with the input references in place, and a warning
-	// names the inputs.
+	// deploy, diff and status render them once the inputs are read.
+	// Without it, the objects keep their input references unless
+	// leaveOutInputRefs leaves them out.
 	deferInputs bool
+	// leaveOutInputRefs leaves out every object that still holds an input
+	// reference, with a note each (render.Result.OmittedObjects): render
+	// and check, whose outputs no deploy fills in.
+	leaveOutInputRefs bool
 	// includeSecrets renders sensitive bundles, and generated ones with
-	// certs; the others are left out (render.Result.Omitted).
+	// certs, and keeps the Secrets with data of the others; without it
+	// they are left out (render.Result.Omitted, OmittedObjects).
 	includeSecrets bool
 	// certs generates the generated bundles from the configuration's
 	// certificate store (when there is a state directory to hold one);
 	// without it they are left out.
 	certs bool
+	// live says the command renders the bundles whose chart calls lookup
+	// again against the cluster (deploy.Options.Render): no offline
+	// lookup warning.
+	live bool
 }
 
 // liveRender is how deploy, diff, status and up render: every bundle,
-// secrets included, the generated ones from the certificate store.
-var liveRender = renderHow{includeSecrets: true, certs: true}
+// secrets included, the generated ones from the certificate store, the
+// charts calling lookup answered by the cluster.
+var liveRender = renderHow{includeSecrets: true, certs: true, live: true}
 
 // renderPlan evaluates (or reads) the Plan, pins it from the lock file and
 // renders it, printing the warnings of every step.
@@ -219,13 +238,6 @@ func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags
 		for _, c := range p.Clusters {
 			if len(c.Inputs) == 0 {
 				rendered.Clusters = append(rendered.Clusters, c)
-			}
-		}
-	} else {
-		for _, c := range p.Clusters {
-			if len(c.Inputs) > 0 {
-				warn(s, cf, []string{fmt.Sprintf("cluster %s: inputs %s are read from live clusters at deploy time: the output keeps their references %s",
-					c.Name, strings.Join(plan.InputNames(&c), ", "), plan.InputRef("NAME"))})
 			}
 		}
 	}
@@ -256,6 +268,8 @@ func renderOptions(cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow
 		Version:           cacheVersion(),
 		AllowUnknownKinds: how.allowUnknownKinds,
 		IncludeSecrets:    how.includeSecrets,
+		LeaveOutInputRefs: how.leaveOutInputRefs,
+		LookupLater:       how.live,
 	}
 	if !how.noCache {
 		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
@@ -281,13 +295,15 @@ func withCertsHint(err error) error {
 	return err
 }
 
-// sensitiveBundles counts the bundles of res whose objects carry secrets.
-func sensitiveBundles(res *render.Result) int {
+// secretBundles counts the bundles of res whose output holds secrets: the
+// sensitive and generated ones with objects, and any other with a Secret
+// with data or a private key.
+func secretBundles(res *render.Result) int {
 	n := 0
 	for _, c := range res.Clusters {
 		for _, b := range c.Batches {
 			for _, u := range b.Bundles {
-				if u.Sensitive {
+				if u.Sensitive && len(u.Objects) > 0 || slices.ContainsFunc(u.Objects, render.CarriesSecrets) {
 					n++
 				}
 			}
@@ -296,8 +312,9 @@ func sensitiveBundles(res *render.Result) int {
 	return n
 }
 
-// omittedNotes says, a line per bundle, which bundles render left out
-// because they carry secrets.
+// omittedNotes says, a line per bundle and then a line per object, what
+// render left out: bundles and Secrets that carry secrets, and objects
+// holding input references.
 func omittedNotes(res *render.Result) []string {
 	var out []string
 	for _, o := range res.Omitted {
@@ -307,6 +324,24 @@ func omittedNotes(res *render.Result) []string {
 			render.WhyNoGenerator: "no certificate store (no state directory)",
 		}[o.Why]
 		out = append(out, fmt.Sprintf("cluster %s: bundle %s is left out: %s", o.Cluster, o.Bundle, why))
+	}
+	return append(out, objectNotes(res)...)
+}
+
+// objectNotes says, a line per object, which objects render left out of
+// the bundles that stay, and why.
+func objectNotes(res *render.Result) []string {
+	var out []string
+	for _, o := range res.OmittedObjects {
+		why := "it carries secrets; wookie deploy applies it, --include-secrets writes it"
+		if o.Why == render.WhyInputRefs {
+			noun := "input"
+			if len(o.Inputs) > 1 {
+				noun = "inputs"
+			}
+			why = fmt.Sprintf("it refers to %s %s, which only wookie deploy reads from a live cluster; wookie deploy fills it in and applies it", noun, strings.Join(o.Inputs, ", "))
+		}
+		out = append(out, fmt.Sprintf("cluster %s: bundle %s: %s (%s) is left out: %s", o.Cluster, o.Bundle, o.Object, o.Source, why))
 	}
 	return out
 }

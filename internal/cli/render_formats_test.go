@@ -109,9 +109,10 @@ func TestRenderFormatsGolden(t *testing.T) {
 // testdata/formats/<example>/manifests (-update rewrites them):
 // examples/istio-pxc (Istio and a one-node Percona XtraDB Cluster),
 // examples/multi-primary (two primaries on two networks) and
-// examples/multi-k3d (primary-remote on two networks). The mesh trees keep
-// the deploy-time input references in place, and leave out the remote
-// secrets and the cacerts Secret, with a note each.
+// examples/multi-k3d (primary-remote on two networks). The mesh trees leave
+// out the objects holding deploy-time input references (plan.yaml, which
+// no engine applies, keeps them), the remote secrets and the cacerts
+// Secret, with a note each.
 func TestRenderExamplesGolden(t *testing.T) {
 	repo := catalogRepo(t)
 	tests := []struct {
@@ -177,6 +178,9 @@ func TestRenderExamplesGolden(t *testing.T) {
 			for name, data := range tree {
 				if strings.Contains(data, "istio/multiCluster") || strings.Contains(data, "name: cacerts") || strings.Contains(data, "PRIVATE KEY") {
 					t.Errorf("%s holds a remote secret or the cacerts Secret", name)
+				}
+				if !strings.HasSuffix(name, "/plan.yaml") && strings.Contains(data, "((input ") {
+					t.Errorf("%s holds an input reference", name)
 				}
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"wookie.dev/wookie/internal/cert"
+	"wookie.dev/wookie/internal/chart/charttest"
 	"wookie.dev/wookie/internal/testenv"
 )
 
@@ -136,21 +139,56 @@ func leaks(tree map[string]string, material map[string]string) []string {
 	return out
 }
 
-// TestRenderSecrets renders a Plan with a generated and a sensitive bundle
-// in every format: without --include-secrets no key and no token appears
-// in any output, the bundles are named on stderr and nothing points at
-// them; with it they are there, with a warning. Missing or broken
-// certificates fail clearly and write nothing.
+// sslKey is the key of the TLS Secret that sslChart makes at render time,
+// base64-encoded as the Secret's data holds it.
+var sslKey = base64.StdEncoding.EncodeToString([]byte("-----BEGIN EC PRIVATE KEY-----\nfake-ssl-key-4f2a\n-----END EC PRIVATE KEY-----\n"))
+
+// sslChart makes, as the pxc-db chart does, a TLS Secret with a key at
+// render time; and a service-account token Secret, without data, that the
+// cluster fills in.
+func sslChart(t *testing.T) []byte {
+	return charttest.Package(t, charttest.Chart{Name: "db", Version: "1.0.0", Files: map[string]string{
+		"templates/ssl.yaml":   "apiVersion: v1\nkind: Secret\nmetadata: {name: db-ssl}\ntype: kubernetes.io/tls\ndata: {tls.crt: Y2VydA==, tls.key: " + sslKey + "}\n",
+		"templates/token.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: db-token, annotations: {kubernetes.io/service-account.name: db}}\ntype: kubernetes.io/service-account-token\n",
+	}})
+}
+
+// TestRenderSecrets renders a Plan with a generated and a sensitive bundle,
+// a chart that makes a TLS Secret and a Secret among the manifests of
+// bundle app, in every format: without --include-secrets no key and no
+// token appears in any output, the bundles and Secrets are named on stderr
+// and nothing points at them, while the token Secret without data stays;
+// with it they are there, with a warning counting the bundles. Missing or
+// broken certificates fail clearly and write nothing.
 func TestRenderSecrets(t *testing.T) {
 	dir := secretsSetup(t, "east", "")
+	repo := charttest.NewRepo(t, charttest.RepoOptions{}, sslChart(t))
+	plan, err := os.ReadFile("plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan = append(plan, fmt.Sprintf(`              - {apiVersion: v1, kind: Secret, metadata: {name: app-password}, stringData: {password: %s}}
+          - name: db
+            namespace: istio-system
+            chart: {repo: %q, name: db, version: 1.0.0}
+`, fakeToken, repo.URL)...)
+	if err := os.WriteFile("plan.yaml", plan, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	from := []string{"--from", "plan.yaml"}
+	if code, _, stderr := run(t, append([]string{"lock"}, from...)...); code != 0 {
+		t.Fatalf("lock: exit %d\n%s", code, stderr)
+	}
 	if code, _, stderr := run(t, append([]string{"certs", "init", "--key-algorithm", "ecdsa"}, from...)...); code != 0 {
 		t.Fatalf("certs init: exit %d\n%s", code, stderr)
 	}
 	store := storeDir(dir)
 	material := keyMaterial(t, store)
+	material["chart key"] = sslKey
 	notes := "note: cluster east: bundle istio-cacerts is left out: it is generated from the certificate store and holds a private key; wookie deploy applies it, --include-secrets writes it\n" +
-		"note: cluster east: bundle remote-secrets is left out: it carries secrets (sensitive); wookie deploy applies it, --include-secrets writes it\n"
+		"note: cluster east: bundle remote-secrets is left out: it carries secrets (sensitive); wookie deploy applies it, --include-secrets writes it\n" +
+		"note: cluster east: bundle db: Secret istio-system/db-ssl (db/templates/ssl.yaml) is left out: it carries secrets; wookie deploy applies it, --include-secrets writes it\n" +
+		"note: cluster east: bundle app: Secret istio-system/app-password (manifests[1]) is left out: it carries secrets; wookie deploy applies it, --include-secrets writes it\n"
 
 	for _, args := range [][]string{
 		{"--format", "manifests"},
@@ -185,13 +223,17 @@ func TestRenderSecrets(t *testing.T) {
 					}
 				}
 			}), "\n")
-			for _, gone := range []string{"istio-cacerts", "remote-secrets", "cacerts", "istio-remote-secret-west"} {
+			for _, gone := range []string{"istio-cacerts", "remote-secrets", "cacerts", "istio-remote-secret-west", "app-password", "db-ssl"} {
 				if strings.Contains(all, gone) {
 					t.Errorf("the output names %s", gone)
 				}
 			}
 			if !strings.Contains(all, "name: app") || !strings.Contains(all, "name: istio") {
 				t.Errorf("the output lacks bundles app and istiod:\n%s", all)
+			}
+			if args[1] != "helmfile" && !strings.Contains(all, "name: db-token") {
+				// helmfile installs the chart from its repository.
+				t.Errorf("the output lacks the token Secret without data:\n%s", all)
 			}
 		})
 	}
@@ -203,7 +245,7 @@ func TestRenderSecrets(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("render: exit %d\n%s", code, stderr)
 		}
-		if !strings.Contains(stderr, "warning: --include-secrets: the output holds the secrets (private keys, tokens) of 2 bundles: do not commit it to Git\n") || strings.Contains(stderr, "note:") {
+		if !strings.Contains(stderr, "warning: --include-secrets: the output holds the secrets (private keys, tokens) of 4 bundles: do not commit it to Git\n") || strings.Contains(stderr, "note:") {
 			t.Errorf("stderr:\n%s", stderr)
 		}
 		tree := readTree(t, out)
@@ -211,6 +253,8 @@ func TestRenderSecrets(t *testing.T) {
 		want := []string{
 			"east/namespaces/istio-cacerts.yaml: east/ca-key.pem base64",
 			"east/plan.yaml: token",
+			"east/services/app.yaml: token",
+			"east/services/db.yaml: chart key",
 			"east/services/remote-secrets.yaml: token",
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -226,11 +270,20 @@ func TestRenderSecrets(t *testing.T) {
 	})
 
 	// check: the sensitive bundle is checked but not flagged; the
-	// generated one is left out without a word.
+	// generated one is left out without a word; the Secrets of app and
+	// db are warnings naming where they come from.
 	t.Run("check", func(t *testing.T) {
 		code, stdout, stderr := run(t, append([]string{"check"}, from...)...)
-		if code != 0 || !strings.Contains(stdout, "0 errors, 0 warnings") || strings.Contains(stderr, "note:") {
+		want := "east / services / db\n" +
+			"  warning  secret           Secret istio-system/db-ssl: a Secret with data, made by the chart (db/templates/ssl.yaml): wookie render and every GitOps format leave it out (wookie deploy applies it), so a GitOps engine would lack it: give the chart an existing Secret (its values name one) or have an operator make it, mark the bundle sensitive: true, or skip rule secret with the reason\n" +
+			"east / services / app\n" +
+			"  warning  secret           Secret istio-system/app-password: a Secret with data (manifests[1]): wookie render and every GitOps format leave it out (wookie deploy applies it), so a GitOps engine would lack it: create it outside the Plan (External Secrets, Sealed Secrets, SOPS), mark the bundle sensitive: true, or skip rule secret with the reason\n" +
+			"0 errors, 2 warnings, 0 skipped in 7 objects\n"
+		if code != 0 || stdout != want || strings.Contains(stderr, "note:") {
 			t.Errorf("check: exit %d\n%s%s", code, stdout, stderr)
+		}
+		if code, _, _ := run(t, append([]string{"check", "--strict"}, from...)...); code != 1 {
+			t.Errorf("check --strict: exit %d, want 1", code)
 		}
 	})
 
@@ -448,5 +501,81 @@ func checkCacerts(t *testing.T, cs *kubernetes.Clientset, store string) {
 	}
 	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		t.Errorf("cert-chain.pem does not verify against root-cert.pem: %v", err)
+	}
+}
+
+// realCharts returns the folder of the real published charts, a Helm
+// repository beside the repository's root (../shared/realcharts). Missing,
+// the test is skipped, or fails under CI.
+func realCharts(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "realcharts"))
+	if err == nil {
+		_, err = os.Stat(filepath.Join(dir, "index.yaml"))
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the real charts are missing: %v", err)
+		}
+		t.Skipf("the real charts are missing (a Helm repository in ../shared/realcharts): %v", err)
+	}
+	return dir
+}
+
+// TestRenderRealChartSecrets renders the published pxc-db 1.20.0 chart
+// with its default values, which make the TLS Secrets pxc-db-ssl and
+// pxc-db-ssl-internal with keys from genCA: render leaves both out with a
+// note each, and check warns about each naming the template.
+func TestRenderRealChartSecrets(t *testing.T) {
+	repo := httptest.NewServer(http.FileServer(http.Dir(realCharts(t))))
+	t.Cleanup(repo.Close)
+	workIn(t, t.TempDir(), "")
+	if err := os.WriteFile("plan.yaml", []byte(fmt.Sprintf(`apiVersion: wookie.dev/v1alpha1
+kind: Plan
+clusters:
+  - name: c
+    target: test
+    context: c
+    kubeVersion: 1.31.4
+    batches:
+      - name: services
+        priority: 600
+        bundles:
+          - name: pxc-db
+            namespace: pxc
+            resourceScopes: {PerconaXtraDBCluster.pxc.percona.com: Namespaced}
+            chart: {repo: %q, name: pxc-db, version: 1.20.0}
+`, repo.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	from := []string{"--from", "plan.yaml"}
+	if code, _, stderr := run(t, append([]string{"lock"}, from...)...); code != 0 {
+		t.Fatalf("lock: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := run(t, append([]string{"render", "-o", "out"}, from...)...)
+	if code != 0 {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	var notes []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "note: ") {
+			notes = append(notes, line)
+		}
+	}
+	want := []string{
+		"note: cluster c: bundle pxc-db: Secret pxc/pxc-db-ssl (pxc-db/templates/cluster-ssl-secret.yaml) is left out: it carries secrets; wookie deploy applies it, --include-secrets writes it",
+		"note: cluster c: bundle pxc-db: Secret pxc/pxc-db-ssl-internal (pxc-db/templates/cluster-ssl-secret.yaml) is left out: it carries secrets; wookie deploy applies it, --include-secrets writes it",
+	}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	tree := readTree(t, "out")
+	if data := tree["c/services/pxc-db.yaml"]; !strings.Contains(data, "kind: PerconaXtraDBCluster") || strings.Contains(data, "kind: Secret") || strings.Contains(data, "tls.key") {
+		t.Errorf("c/services/pxc-db.yaml:\n%s", data)
+	}
+
+	code, stdout, _ := run(t, append([]string{"check"}, from...)...)
+	if code != 0 || strings.Count(stdout, "warning  secret") != 2 || strings.Count(stdout, "made by the chart (pxc-db/templates/cluster-ssl-secret.yaml)") != 2 || !strings.Contains(stdout, "0 errors, 2 warnings") {
+		t.Errorf("check: exit %d\n%s", code, stdout)
 	}
 }

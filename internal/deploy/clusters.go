@@ -62,7 +62,8 @@ func (f *fleet) selected() []*plan.Cluster {
 }
 
 // prepare returns pc and its rendering, ready to apply, diff or read. A
-// cluster without inputs that r holds is taken from r. Otherwise its
+// cluster without inputs that r holds is taken from r, unless a chart of
+// it calls lookup (see given). Otherwise its
 // inputs are read (waiting for them with wait), substituted, and the
 // cluster is rendered with opts.Render.
 func (f *fleet) prepare(ctx context.Context, pc *plan.Cluster, wait bool) (*plan.Cluster, *render.Cluster, error) {
@@ -87,23 +88,34 @@ func (f *fleet) prepare(ctx context.Context, pc *plan.Cluster, wait bool) (*plan
 }
 
 // given returns the rendering of pc that r holds when pc has no inputs,
-// or nil.
+// or nil. It is nil too when a chart of pc calls lookup: r answered it
+// offline, and pc is rendered again with lookup answered by the cluster.
 func (f *fleet) given(pc *plan.Cluster) *render.Cluster {
 	if len(pc.Inputs) > 0 || f.r == nil {
 		return nil
 	}
 	for i := range f.r.Clusters {
 		if f.r.Clusters[i].Name == pc.Name {
+			if callsLookup(&f.r.Clusters[i]) {
+				return nil
+			}
 			return &f.r.Clusters[i]
 		}
 	}
 	return nil
 }
 
-// render renders pc alone with opts.Render; it returns the warnings.
+// render renders pc alone with opts.Render, its charts' lookup calls
+// answered by pc's cluster, read-only and never cached, and the Secrets
+// of its charts and manifests kept (what is applied needs them); it
+// returns the warnings.
 func (f *fleet) render(ctx context.Context, pc *plan.Cluster) (*render.Cluster, []string, error) {
 	one := &plan.Plan{APIVersion: f.p.APIVersion, Kind: f.p.Kind, GitOps: f.p.GitOps, Clusters: []plan.Cluster{*pc}}
-	res, err := render.Render(ctx, one, f.opts.Render)
+	opts := f.opts.Render
+	opts.IncludeSecrets = true
+	opts.LeaveOutInputRefs = false
+	opts.Lookup = &liveLookup{cluster: pc.Name, connect: func() (*conn, error) { return f.inputs.conn(pc.Name) }}
+	res, err := render.Render(ctx, one, opts)
 	if err != nil {
 		return nil, nil, err
 	}

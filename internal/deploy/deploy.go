@@ -57,8 +57,14 @@ type Options struct {
 	// Render renders the clusters that have inputs, once their values are
 	// read and substituted (and, in Deploy, first with the references in
 	// place, to know which objects each batch makes), and the clusters
-	// that the render.Result given to Deploy, Diff or Status lacks. Its
-	// Charts are needed when those clusters have chart bundles.
+	// that the render.Result given to Deploy, Diff or Status lacks or
+	// rendered with a chart calling lookup (render.Bundle.Lookups). Its
+	// Charts are needed when those clusters have chart bundles. Its Lookup
+	// is replaced: each cluster answers its own charts' lookup calls,
+	// read-only, when it is rendered, and those renders are never cached.
+	// Its IncludeSecrets and LeaveOutInputRefs are replaced too: what is
+	// applied keeps every Secret, and no reference is left in it. The
+	// render.Result given should be rendered with IncludeSecrets as well.
 	Render render.Options
 	// Interval is how often readiness is polled; 0 means 1s.
 	Interval time.Duration
@@ -810,6 +816,9 @@ func liveState(ctx context.Context, c client.Client, o *unstructured.Unstructure
 		if rule != "" && st.Message == "" {
 			st.Message = "readiness rule not met: " + rule
 		}
+		if why := cause(ctx, c, live); why != "" {
+			st.Message = strings.TrimPrefix(st.Message+", "+why, ", ")
+		}
 	}
 	return st, false
 }
@@ -830,7 +839,7 @@ func evaluate(ctx context.Context, u *unstructured.Unstructured, rules []plan.Re
 		res, err := ev.Evaluate(ctx, u)
 		if err != nil && strings.Contains(err.Error(), "no such attribute") {
 			// The fields the rule reads are not there yet: not ready.
-			return &status.Result{Status: status.InProgressStatus, Message: "readiness rule not met yet (" + r.Current + "): " + strings.Join(strings.Fields(err.Error()), " ")}, r.Current, nil
+			return &status.Result{Status: status.InProgressStatus, Message: "readiness rule not met yet (" + r.Current + "): " + unsetFields(err)}, r.Current, nil
 		}
 		return res, r.Current, err
 	}

@@ -186,10 +186,11 @@ func deployCharts(ctx context.Context, t *testing.T, p *plan.Plan, charts render
 	return deployRendered(ctx, t, p, renderPlan(ctx, t, p, charts), opts)
 }
 
-// renderPlan renders p with charts from charts (nil for none).
+// renderPlan renders p with charts from charts (nil for none), Secrets
+// included, as the deploy command renders.
 func renderPlan(ctx context.Context, t *testing.T, p *plan.Plan, charts render.ChartSource) *render.Result {
 	t.Helper()
-	r, err := render.Render(ctx, p, render.Options{Charts: charts})
+	r, err := render.Render(ctx, p, render.Options{Charts: charts, IncludeSecrets: true})
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}

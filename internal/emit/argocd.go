@@ -113,6 +113,9 @@ var argoRetryPolicy = argoRetry{Limit: 5, Backoff: argoBackoff{Duration: "10s", 
 //
 // The user applies <cluster>/app-of-apps.yaml to Argo CD's namespace once;
 // it syncs the bundles' Applications in the order of their sync waves.
+// Argo CD never renders a chart here, so a chart's skipSchemaValidation
+// has nothing to carry (wookie rendered it already); an Application with a
+// Helm source would carry it as source.helm.skipSchemaValidation.
 func (s *site) argocd() error {
 	if s.gitops.Repo == "" {
 		return errArgoNoRepo

@@ -211,9 +211,22 @@ func (s *site) warnf(format string, args ...any) {
 	s.warnings = append(s.warnings, fmt.Sprintf(format, args...))
 }
 
+// warnInputs notes that n's chart values use the deploy-time inputs, so
+// format writes the bundle as what instead of handing the chart to its
+// engine.
+func (s *site) warnInputs(g *clusterGraph, n *node, format string, inputs []string, what string) {
+	noun := "input"
+	if len(inputs) > 1 {
+		noun = "inputs"
+	}
+	s.warnf("cluster %s: bundle %s: %s: the chart values use the deploy-time %s %s, which only wookie deploy fills in: the bundle is written %s, without the objects that hold references",
+		g.name, n.name, format, noun, strings.Join(inputs, ", "), what)
+}
+
 // putPlan writes the part of the Plan that made the cluster at name's
 // directory: without the bundles the rendering left out (their manifests
-// may hold secrets) and the dependsOn entries naming them.
+// may hold secrets) and the dependsOn entries naming them, and without the
+// manifests it left out as Secrets with data.
 func (s *site) putPlan(name string) error {
 	cluster := path.Dir(name)
 	omitted := map[string]bool{}
@@ -227,6 +240,7 @@ func (s *site) putPlan(name string) error {
 			continue
 		}
 		pc := plan.WithoutBundles(&s.plan.Clusters[i], func(u *plan.Bundle) bool { return omitted[u.Name] })
+		pc = withoutSecretManifests(pc, s.result.OmittedObjects)
 		one := &plan.Plan{APIVersion: s.plan.APIVersion, Kind: s.plan.Kind, GitOps: s.plan.GitOps, Clusters: []plan.Cluster{*pc}}
 		data, err := plan.EncodeYAML(one)
 		if err != nil {

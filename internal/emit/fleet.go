@@ -39,6 +39,10 @@ type fleetHelm struct {
 	Version           string      `json:"version,omitempty"`
 	Values            plan.Object `json:"values,omitempty"`
 	DisablePreProcess bool        `json:"disablePreProcess,omitempty"`
+	// SkipSchemaValidation is Fleet's HelmOptions.SkipSchemaValidation:
+	// the agent installs and upgrades the chart without checking the
+	// values against its values.schema.json.
+	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
 }
 
 type fleetDiff struct {
@@ -206,9 +210,14 @@ func (s *site) fleetBundle(g *clusterGraph, n *node, names map[string]string, mo
 }
 
 // fleetChart points h at n's chart so that Fleet pulls and renders it, and
-// reports whether it could: a chart from a local path stays rendered.
+// reports whether it could: a chart from a local path, or whose values use
+// deploy-time inputs, stays rendered.
 func (s *site) fleetChart(g *clusterGraph, n *node, h *fleetHelm) bool {
 	ch := n.plan.Chart
+	if inputs := n.chartInputs(); len(inputs) > 0 {
+		s.warnInputs(g, n, "fleet", inputs, "rendered")
+		return false
+	}
 	switch {
 	case strings.HasPrefix(ch.Repo, "oci://"):
 		h.Chart = strings.TrimSuffix(ch.Repo, "/") + "/" + ch.Name
@@ -222,6 +231,7 @@ func (s *site) fleetChart(g *clusterGraph, n *node, h *fleetHelm) bool {
 	h.Version = ch.Version
 	h.Values = ch.Values
 	h.DisablePreProcess = containsPreProcess(ch.Values)
+	h.SkipSchemaValidation = ch.SkipSchemaValidation
 	return true
 }
 

@@ -125,15 +125,20 @@ type helmChartSpec struct {
 	SourceRef fluxRef `json:"sourceRef"`
 }
 
+// helmInstall and helmUpgrade configure Helm's install and upgrade
+// actions; DisableSchemaValidation skips checking the values against the
+// chart's values.schema.json.
 type helmInstall struct {
-	CRDs            string `json:"crds"`
-	CreateNamespace bool   `json:"createNamespace,omitempty"`
-	DisableWait     bool   `json:"disableWait,omitempty"`
+	CRDs                    string `json:"crds"`
+	CreateNamespace         bool   `json:"createNamespace,omitempty"`
+	DisableWait             bool   `json:"disableWait,omitempty"`
+	DisableSchemaValidation bool   `json:"disableSchemaValidation,omitempty"`
 }
 
 type helmUpgrade struct {
-	CRDs        string `json:"crds"`
-	DisableWait bool   `json:"disableWait,omitempty"`
+	CRDs                    string `json:"crds"`
+	DisableWait             bool   `json:"disableWait,omitempty"`
+	DisableSchemaValidation bool   `json:"disableSchemaValidation,omitempty"`
 }
 
 // helmRepository is a Flux HelmRepository (source.toolkit.fluxcd.io/v1)
@@ -213,6 +218,10 @@ func (s *site) fluxCluster(g *clusterGraph, mode string) error {
 	if mode == ModeChart {
 		for _, n := range g.nodes {
 			if n.plan == nil || n.plan.Chart == nil {
+				continue
+			}
+			if inputs := n.chartInputs(); len(inputs) > 0 {
+				s.warnInputs(g, n, "flux", inputs, "rendered")
 				continue
 			}
 			switch repo := n.plan.Chart.Repo; {
@@ -459,8 +468,8 @@ func (s *site) fluxHelmRelease(g *clusterGraph, n *node, name string, labels map
 			// Flux substitutes ${var} only with a Kustomization's
 			// postBuild, which wookie never sets: values stay verbatim.
 			Values:  ch.Values,
-			Install: helmInstall{CRDs: crds, CreateNamespace: g.needsNamespace(n), DisableWait: !wait},
-			Upgrade: helmUpgrade{CRDs: crds, DisableWait: !wait},
+			Install: helmInstall{CRDs: crds, CreateNamespace: g.needsNamespace(n), DisableWait: !wait, DisableSchemaValidation: ch.SkipSchemaValidation},
+			Upgrade: helmUpgrade{CRDs: crds, DisableWait: !wait, DisableSchemaValidation: ch.SkipSchemaValidation},
 		},
 	}
 	var docs [][]byte

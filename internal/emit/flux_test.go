@@ -103,13 +103,15 @@ type mirrorHelmRelease struct {
 		StorageNamespace string            `json:"storageNamespace"`
 		Timeout          string            `json:"timeout"`
 		Install          struct {
-			CRDs            string `json:"crds"`
-			CreateNamespace bool   `json:"createNamespace"`
-			DisableWait     bool   `json:"disableWait"`
+			CRDs                    string `json:"crds"`
+			CreateNamespace         bool   `json:"createNamespace"`
+			DisableWait             bool   `json:"disableWait"`
+			DisableSchemaValidation bool   `json:"disableSchemaValidation"`
 		} `json:"install"`
 		Upgrade struct {
-			CRDs        string `json:"crds"`
-			DisableWait bool   `json:"disableWait"`
+			CRDs                    string `json:"crds"`
+			DisableWait             bool   `json:"disableWait"`
+			DisableSchemaValidation bool   `json:"disableSchemaValidation"`
 		} `json:"upgrade"`
 		Values map[string]any `json:"values"`
 	} `json:"spec"`
@@ -759,9 +761,8 @@ func TestFluxIgnoreDifferences(t *testing.T) {
 // builds every bundle's Kustomization from the directory in the
 // repository it names, with kustomize, the way kustomize-controller does,
 // without a cluster. Every object wookie wrote must come out, once per file
-// it is in. (hack/peers/build.sh cannot build flux v2.9.5 from the module
-// proxy alone: cmd/flux embeds manifests that its Makefile generates. A
-// flux binary given through WOOKIE_PEERS_BIN runs the test.)
+// it is in. (flux comes from hack/peers/build.sh --all, which builds it
+// without the install manifests that only flux install and bootstrap use.)
 func TestFluxWithPeer(t *testing.T) {
 	flux := peerBinary(t, "flux")
 	for _, mode := range []string{ModeRendered, ModeChart} {

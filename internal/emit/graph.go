@@ -43,6 +43,18 @@ func (n *node) labels(cluster string) map[string]string {
 	return map[string]string{"wookie.dev/cluster": cluster, "wookie.dev/batch": n.batch, "wookie.dev/bundle": n.name}
 }
 
+// chartInputs returns the deploy-time inputs that n's chart values refer
+// to, sorted; none for a bundle without a chart. Only wookie deploy fills
+// them in: a GitOps engine rendering the chart would get the references
+// themselves, so every format writes such a bundle rendered, the objects
+// that still hold references being left out by render.
+func (n *node) chartInputs() []string {
+	if n.plan == nil || n.plan.Chart == nil {
+		return nil
+	}
+	return plan.BundleInputs(&plan.Bundle{Chart: n.plan.Chart})
+}
+
 // repoNames names each chart repository of repos by prefix plus its host
 // and path (lowercase, every run of other characters than letters, digits
 // and dashes one dash); where that is longer than 63 characters or two

@@ -62,6 +62,9 @@ type helmfileRelease struct {
 	Labels          map[string]string `json:"labels"`
 	Needs           []string          `json:"needs,omitempty"`
 	Values          []plan.Object     `json:"values,omitempty"`
+	// SkipSchemaValidation makes helmfile pass --skip-schema-validation
+	// to helm template, diff and upgrade (helmfile lint does not).
+	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
 }
 
 // helmfile builds the Helmfile layout: <cluster>/helmfile.yaml with a
@@ -183,12 +186,15 @@ func (s *site) helmfileRelease(g *clusterGraph, n *node, repoNames map[string]st
 		if len(ch.Values) > 0 {
 			rel.Values = []plan.Object{ch.Values}
 		}
+		rel.SkipSchemaValidation = ch.SkipSchemaValidation
 		if n.plan.CRDs == plan.CRDsSkip {
 			s.warnf("cluster %s: bundle %s: helmfile: the bundle skips its chart's CRDs, which Helm installs anyway unless you run helmfile sync --skip-crds (helmfile has no such setting per release)", g.name, n.name)
 		}
 		return rel, nil
 	}
-	if n.plan != nil && n.plan.Chart != nil {
+	if inputs := n.chartInputs(); len(inputs) > 0 {
+		s.warnInputs(g, n, "helmfile", inputs, "rendered, as the local chart charts/"+n.name)
+	} else if n.plan != nil && n.plan.Chart != nil {
 		s.warnf("cluster %s: bundle %s: helmfile: the chart comes from the local path %s: it is written rendered, as the local chart charts/%s", g.name, n.name, n.plan.Chart.Repo, n.name)
 	}
 	if err := s.helmfileLocalChart(g, n); err != nil {
@@ -231,9 +237,10 @@ func helmTemplateEscape(s string) string {
 }
 
 // helmfileRemoteRepo returns the repository of n's chart when Helm pulls
-// it (an http(s) repository or an oci:// registry), else "".
+// it (an http(s) repository or an oci:// registry, with values free of
+// deploy-time inputs), else "".
 func helmfileRemoteRepo(n *node) string {
-	if n.plan == nil || n.plan.Chart == nil {
+	if n.plan == nil || n.plan.Chart == nil || len(n.chartInputs()) > 0 {
 		return ""
 	}
 	repo := n.plan.Chart.Repo

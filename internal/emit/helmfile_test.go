@@ -62,6 +62,8 @@ type hfRelease struct {
 	Labels          map[string]string `json:"labels"`
 	Needs           []string          `json:"needs,omitempty"`
 	Values          []map[string]any  `json:"values,omitempty"`
+	// SkipSchemaValidation is helmfile's ReleaseSpec.SkipSchemaValidation.
+	SkipSchemaValidation *bool `json:"skipSchemaValidation,omitempty"`
 }
 
 // hfRead decodes a helmfile.yaml of the tree strictly.
@@ -579,18 +581,27 @@ func hfPeer(t *testing.T, helmfile, helm string, args ...string) []byte {
 // hfPeerAt runs helmfile with a fresh HOME and the given kubeconfig.
 func hfPeerAt(t *testing.T, kubeconfig, helmfile, helm string, args ...string) []byte {
 	t.Helper()
+	stdout, stderr, err := hfPeerRun(t, kubeconfig, helmfile, helm, args...)
+	if err != nil {
+		t.Fatalf("helmfile %s: %v\n%s%s", strings.Join(args, " "), err, stderr, stdout)
+	}
+	t.Logf("helmfile %s: ok\n%s", strings.Join(args, " "), hfIndent(string(stderr)))
+	return stdout
+}
+
+// hfPeerRun runs helmfile with a fresh HOME and the given kubeconfig, and
+// returns its stdout and stderr, and how it ended.
+func hfPeerRun(t *testing.T, kubeconfig, helmfile, helm string, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
 	home := t.TempDir()
 	cmd := exec.Command(helmfile, append([]string{"--helm-binary", helm, "--no-color"}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG="+kubeconfig,
 		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
 		"HELM_CACHE_HOME="+filepath.Join(home, "helm", "cache"), "HELM_CONFIG_HOME="+filepath.Join(home, "helm", "config"), "HELM_DATA_HOME="+filepath.Join(home, "helm", "data"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helmfile %s: %v\n%s%s", strings.Join(args, " "), err, stderr.Bytes(), stdout.Bytes())
-	}
-	t.Logf("helmfile %s: ok\n%s", strings.Join(args, " "), hfIndent(stderr.String()))
-	return stdout.Bytes()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.Bytes(), errOut.Bytes(), err
 }
 
 // hfIndent indents a peer's narration for the test log.

@@ -490,7 +490,7 @@ func TestNormalizeValidation(t *testing.T) {
 				p.istiod.Checks = &Checks{Skip: []CheckSkip{{Rule: "imagetag", Reason: "x"}, {Rule: "secret", Reason: " "}}}
 			},
 			want: Errors{
-				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "checks.skip[0]", Msg: `rule "imagetag": want one of schema, metadata, kind, namespace, crd-order, secret, service-selector, image-tag`},
+				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "checks.skip[0]", Msg: `rule "imagetag": want one of schema, metadata, kind, namespace, crd-order, secret, input, service-selector, image-tag`},
 				{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "checks.skip[1]", Msg: "reason is required: say why the rule does not apply"},
 			},
 		},

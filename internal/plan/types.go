@@ -330,7 +330,7 @@ type CheckSkip struct {
 // CheckRules are the rules of `wookie check`, by the names CheckSkip uses.
 // Package check says what each one checks.
 var CheckRules = []string{
-	"schema", "metadata", "kind", "namespace", "crd-order", "secret",
+	"schema", "metadata", "kind", "namespace", "crd-order", "secret", "input",
 	"service-selector", "image-tag",
 }
 

@@ -6,17 +6,18 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-
-	"wookie.dev/wookie/internal/atomicfile"
 )
 
 // Cache keeps rendered charts under Dir/render, keyed by everything that
 // decides the output: wookie's version, the chart archive's digest, release
 // name and namespace, values, Kubernetes version and API versions. Entries
 // carry a checksum; an entry that fails it is ignored and rendered anew.
+// A render whose chart calls lookup is cached only as answered offline
+// (Options.Lookup nil), and such an entry serves only offline renders.
 type Cache struct {
 	Dir string
 }
@@ -49,6 +50,8 @@ type cachedOutput struct {
 	Objects      []cachedObject `json:"objects"`
 	HooksApplied int            `json:"hooksApplied"`
 	HooksDropped int            `json:"hooksDropped"`
+	// Lookups are chartOutput.Lookups: a render that called lookup.
+	Lookups []string `json:"lookups,omitempty"`
 }
 
 type cacheEntry struct {
@@ -82,7 +85,7 @@ func (c *Cache) get(key string) (*chartOutput, bool) {
 	if err := utiljson.Unmarshal(e.Output, &co); err != nil {
 		return nil, false
 	}
-	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped}
+	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups}
 	for _, o := range co.Objects {
 		obj := o.Object
 		out.Objects = append(out.Objects, &Object{Unstructured: &unstructured.Unstructured{Object: obj}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight})
@@ -96,7 +99,7 @@ func (c *Cache) put(key string, co *chartOutput) {
 	if c == nil {
 		return
 	}
-	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Objects: []cachedObject{}}
+	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, Objects: []cachedObject{}}
 	for _, o := range co.Objects {
 		cached.Objects = append(cached.Objects, cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object})
 	}
@@ -109,5 +112,5 @@ func (c *Cache) put(key string, co *chartOutput) {
 	if err != nil {
 		return
 	}
-	_ = atomicfile.Write(c.path(key), data, 0o644)
+	_ = c.write(key, data, slices.ContainsFunc(co.Objects, CarriesSecrets))
 }

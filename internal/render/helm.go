@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
@@ -30,6 +31,9 @@ type chartOutput struct {
 	Objects      []*Object `json:"objects"`
 	HooksApplied int       `json:"hooksApplied"`
 	HooksDropped int       `json:"hooksDropped"`
+	// Lookups name the templates that called lookup (lookupTemplates);
+	// empty when none did.
+	Lookups []string `json:"lookups,omitempty"`
 }
 
 // release describes the Helm release a bundle renders as.
@@ -43,8 +47,9 @@ type releaseSpec struct {
 
 // renderChart renders a chart's templates client-side, as `helm template`
 // would for a first install, and sorts the result into hooks and objects.
-// The chart's crds/ files are not included.
-func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec) (*chartOutput, error) {
+// The chart's crds/ files are not included. Its lookup calls are answered
+// by lk, or, when lk is nil, with an empty map, as `helm template` does.
+func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Lookup) (*chartOutput, error) {
 	if ch.Metadata.KubeVersion != "" {
 		if !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, rel.caps.KubeVersion.String()) {
 			return nil, fmt.Errorf("chart requires kubeVersion %s, which does not match the cluster's Kubernetes %s", ch.Metadata.KubeVersion, rel.caps.KubeVersion.Version)
@@ -60,7 +65,8 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec) (*char
 	if err != nil {
 		return nil, fmt.Errorf("values: %s", foldLines(err.Error()))
 	}
-	var e engine.Engine
+	var called atomic.Bool
+	e := engine.Engine{CustomTemplateFuncs: lookupFuncs(ctx, lk, &called)}
 	files, err := e.RenderWithContext(ctx, ch, vals)
 	if err != nil {
 		return nil, fmt.Errorf("%s", foldLines(err.Error()))
@@ -75,6 +81,9 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec) (*char
 		return nil, fmt.Errorf("%s", foldLines(err.Error()))
 	}
 	out := &chartOutput{}
+	if called.Load() {
+		out.Lookups = lookupTemplates(ch)
+	}
 	for _, m := range manifests {
 		objs, err := decodeDocs(m.Name, m.Content)
 		if err != nil {

@@ -1,30 +1,20 @@
 package render_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"helm.sh/helm/v4/pkg/action"
-	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	release "helm.sh/helm/v4/pkg/release/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"wookie.dev/wookie/internal/chart/charttest"
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
+	"wookie.dev/wookie/internal/render/paritytest"
 	"wookie.dev/wookie/internal/render/rendertest"
 )
 
@@ -275,300 +265,57 @@ func parityPlan(t *testing.T, bundles []parityBundle) *plan.Plan {
 	return p
 }
 
-// objectSet is a multiset of objects by ID ("Kind.group namespace/name"):
-// each object as sorted YAML after a "# Source:" line, sorted.
-type objectSet map[string][]string
-
-func (s objectSet) add(source string, obj map[string]any) error {
-	data, err := yaml.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	id := objectID(obj)
-	s[id] = append(s[id], "# Source: "+source+"\n"+string(data))
-	slices.Sort(s[id])
-	return nil
-}
-
-func objectID(obj map[string]any) string {
-	apiVersion, _ := obj["apiVersion"].(string)
-	kind, _ := obj["kind"].(string)
-	meta, _ := obj["metadata"].(map[string]any)
-	ns, _ := meta["namespace"].(string)
-	name, _ := meta["name"].(string)
-	id := kind
-	if g := groupOf(apiVersion); g != "" {
-		id += "." + g
-	}
-	if ns != "" {
-		return id + " " + ns + "/" + name
-	}
-	return id + " " + name
-}
-
-func groupOf(apiVersion string) string {
-	gv, _ := schema.ParseGroupVersion(apiVersion)
-	return gv.Group
-}
-
-// sourced is one object of a YAML stream and the template it came from.
-type sourced struct {
-	source string
-	obj    map[string]any
-}
-
-// decodeStream splits a YAML stream the way kubectl does and decodes each
-// document, with integers as int64. A document's source is the "# Source:"
-// comment it starts with, else source.
-func decodeStream(t *testing.T, source, stream string) []sourced {
-	t.Helper()
-	var out []sourced
-	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(stream)))
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", source, err)
-		}
-		src := source
-		for line := range strings.Lines(string(doc)) {
-			if s, ok := strings.CutPrefix(strings.TrimSpace(line), "# Source: "); ok {
-				src = s
-				break
-			}
-		}
-		js, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		var obj map[string]any
-		if err := utiljson.Unmarshal(js, &obj); err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		if obj != nil {
-			out = append(out, sourced{src, obj})
-		}
-	}
-}
-
 // helmObjects renders every bundle with Helm's template action, in order,
-// each seeing the API versions wookie gives it: the cluster's built-in API,
-// the CRDs of the bundles before it and its own crds/. Namespaced objects
-// without a namespace get the bundle's, by the scopes of the built-in API
-// and of every CRD rendered.
-func helmObjects(t *testing.T, bundles []parityBundle, src archives) map[string]objectSet {
+// each in a batch of its own (paritytest.Helm).
+func helmObjects(t *testing.T, bundles []parityBundle, src archives) map[string]paritytest.Objects {
 	t.Helper()
-	kube, err := common.ParseKubeVersion(parityKube)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := render.BuiltinAPI(parityKube)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apis := append(api.GroupVersions(), api.GroupVersionKinds()...)
-	rendered := map[string][]sourced{}
+	var batches [][]paritytest.Bundle
 	for _, b := range bundles {
-		ch, err := loader.LoadArchive(bytes.NewReader(src[b.chart.Name]))
-		if err != nil {
-			t.Fatalf("bundle %s: %v", b.name, err)
-		}
 		values, err := loader.LoadValues(strings.NewReader(b.values))
 		if err != nil {
 			t.Fatalf("bundle %s: values: %v", b.name, err)
 		}
-		own := slices.Clone(apis)
-		for _, crd := range ch.CRDObjects() {
-			for _, o := range decodeStream(t, crd.Filename, string(crd.File.Data)) {
-				own = append(own, crdAPIVersions(o.obj)...)
-			}
-		}
-		install := action.NewInstall(action.NewConfiguration())
-		install.DryRunStrategy = action.DryRunClient
-		install.Replace = true
-		install.ReleaseName = b.name
-		install.Namespace = b.namespace
-		install.IncludeCRDs = b.crds != plan.CRDsSkip
-		install.KubeVersion = kube
-		install.APIVersions = own
-		r, err := install.Run(ch, values)
-		if err != nil {
-			t.Fatalf("bundle %s: helm template: %v", b.name, err)
-		}
-		rel, ok := r.(*release.Release)
-		if !ok {
-			t.Fatalf("bundle %s: helm template gave a %T", b.name, r)
-		}
-		objs := decodeStream(t, b.name, rel.Manifest)
-		for _, h := range rel.Hooks {
-			if !appliedHook(h.Events) {
-				continue
-			}
-			objs = append(objs, decodeStream(t, h.Path, h.Manifest)...)
-		}
-		rendered[b.name] = objs
-		for _, o := range objs {
-			apis = append(apis, crdAPIVersions(o.obj)...)
-		}
+		batches = append(batches, []paritytest.Bundle{{Name: b.name, Namespace: b.namespace, Archive: src[b.chart.Name], Values: values, CRDs: b.crds}})
 	}
-
-	scopes := map[string]bool{}
-	for _, objs := range rendered {
-		for _, o := range objs {
-			if gk, namespaced, ok := crdScope(o.obj); ok {
-				scopes[gk] = namespaced
-			}
-		}
-	}
-	out := map[string]objectSet{}
+	out := paritytest.Helm(t, parityKube, batches)
 	for _, b := range bundles {
-		set := objectSet{}
-		for _, o := range rendered[b.name] {
-			apiVersion, _ := o.obj["apiVersion"].(string)
-			kind, _ := o.obj["kind"].(string)
-			namespaced, known := api.Namespaced(apiVersion, kind)
-			for _, gv := range api.GroupVersions() {
-				// A version the cluster does not serve: the kind's scope
-				// in a version it does.
-				if !known && groupOf(gv) == groupOf(apiVersion) {
-					namespaced, known = api.Namespaced(gv, kind)
-				}
-			}
-			if !known {
-				namespaced, known = scopes[kind+"."+groupOf(apiVersion)]
-			}
-			if !known {
-				t.Fatalf("bundle %s: %s: scope unknown", b.name, objectID(o.obj))
-			}
-			meta, _ := o.obj["metadata"].(map[string]any)
-			if ns, _ := meta["namespace"].(string); namespaced && ns == "" {
-				meta["namespace"] = b.namespace
-			}
-			dropEmptyLabels(o.obj)
-			if err := set.add(o.source, o.obj); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if len(set) == 0 {
+		if len(out[b.name]) == 0 {
 			t.Fatalf("bundle %s: helm template gave no objects", b.name)
 		}
-		out[b.name] = set
 	}
 	return out
-}
-
-// appliedHook reports whether wookie keeps a hook with these events: it
-// applies pre-/post-install and -upgrade hooks and drops test, delete and
-// rollback hooks (`wookie render --help`).
-func appliedHook(events []release.HookEvent) bool {
-	return slices.ContainsFunc(events, func(e release.HookEvent) bool {
-		return e == release.HookPreInstall || e == release.HookPreUpgrade || e == release.HookPostInstall || e == release.HookPostUpgrade
-	})
-}
-
-// crdAPIVersions returns what a CRD adds to Capabilities.APIVersions:
-// "group/version" and "group/version/Kind" for each served version.
-func crdAPIVersions(obj map[string]any) []string {
-	if obj["kind"] != "CustomResourceDefinition" || groupOf(fmt.Sprint(obj["apiVersion"])) != "apiextensions.k8s.io" {
-		return nil
-	}
-	spec, _ := obj["spec"].(map[string]any)
-	group, _ := spec["group"].(string)
-	names, _ := spec["names"].(map[string]any)
-	kind, _ := names["kind"].(string)
-	versions, _ := spec["versions"].([]any)
-	var out []string
-	for _, v := range versions {
-		v, _ := v.(map[string]any)
-		name, _ := v["name"].(string)
-		if served, _ := v["served"].(bool); served && name != "" {
-			out = append(out, group+"/"+name, group+"/"+name+"/"+kind)
-		}
-	}
-	return out
-}
-
-// crdScope returns the group kind a CRD defines and whether it is
-// namespaced.
-func crdScope(obj map[string]any) (string, bool, bool) {
-	if obj["kind"] != "CustomResourceDefinition" {
-		return "", false, false
-	}
-	spec, _ := obj["spec"].(map[string]any)
-	group, _ := spec["group"].(string)
-	names, _ := spec["names"].(map[string]any)
-	kind, _ := names["kind"].(string)
-	return kind + "." + group, spec["scope"] != "Cluster", true
-}
-
-// dropEmptyLabels removes metadata.labels when it is empty, on both sides:
-// wookie's labels taken away leave an empty map.
-func dropEmptyLabels(obj map[string]any) {
-	meta, _ := obj["metadata"].(map[string]any)
-	if labels, ok := meta["labels"].(map[string]any); ok && len(labels) == 0 {
-		delete(meta, "labels")
-	}
 }
 
 // wookieObjects collects, for every bundle of the case, the objects of the
 // bundle and of its generated <bundle>-crds bundle, as `wookie render`
-// writes them, with wookie's labels checked and taken away.
-func wookieObjects(t *testing.T, res *render.Result, bundles []parityBundle) map[string]objectSet {
+// writes them, with wookie's labels checked and taken away
+// (paritytest.Wookie).
+func wookieObjects(t *testing.T, res *render.Result, bundles []parityBundle) map[string]paritytest.Objects {
 	t.Helper()
 	if len(res.Clusters) != 1 {
 		t.Fatalf("%d clusters rendered", len(res.Clusters))
 	}
-	byName := map[string]render.Bundle{}
+	chartBundles := map[string]string{}
+	for _, b := range bundles {
+		chartBundles[b.name] = b.crds
+	}
+	var rendered []paritytest.Rendered
 	for _, batch := range res.Clusters[0].Batches {
 		for _, u := range batch.Bundles {
-			byName[u.Name] = u
-		}
-	}
-	out := map[string]objectSet{}
-	for _, b := range bundles {
-		set := objectSet{}
-		for _, name := range []string{b.name, b.name + "-crds"} {
-			u, ok := byName[name]
-			if !ok || name != b.name && !u.Generated {
-				continue
-			}
 			data, err := render.MarshalYAML(u.Objects)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, o := range decodeStream(t, name, string(data)) {
-				meta, _ := o.obj["metadata"].(map[string]any)
-				labels, _ := meta["labels"].(map[string]any)
-				for k, want := range map[string]string{render.LabelCluster: parityCluster, render.LabelBundle: name} {
-					if labels[k] == want {
-						delete(labels, k)
-					}
-				}
-				dropEmptyLabels(o.obj)
-				switch fromCRDs := strings.Contains(o.source, "/crds/"); {
-				case name != b.name && !fromCRDs:
-					t.Errorf("bundle %s: %s does not come from a crds/ directory (%s)", name, objectID(o.obj), o.source)
-				case name == b.name && fromCRDs && b.crds != plan.CRDsInline:
-					t.Errorf("bundle %s: %s from %s belongs in %s-crds", name, objectID(o.obj), o.source, b.name)
-				}
-				if err := set.add(o.source, o.obj); err != nil {
-					t.Fatal(err)
-				}
+			rendered = append(rendered, paritytest.Rendered{Name: u.Name, Generated: u.Generated, YAML: data})
+			// No bundles but the case's and their CRD bundles.
+			owner := u.Name
+			if u.Generated {
+				owner = strings.TrimSuffix(u.Name, "-crds")
+			}
+			if _, ok := chartBundles[owner]; !ok {
+				t.Errorf("unexpected bundle %s", u.Name)
 			}
 		}
-		out[b.name] = set
 	}
-	// No bundles but the case's and their CRD bundles.
-	for name, u := range byName {
-		owner := name
-		if u.Generated {
-			owner = strings.TrimSuffix(name, "-crds")
-		}
-		if _, ok := out[owner]; !ok {
-			t.Errorf("unexpected bundle %s", name)
-		}
-	}
-	return out
+	return paritytest.Wookie(t, parityCluster, rendered, chartBundles)
 }

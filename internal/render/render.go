@@ -40,11 +40,30 @@ type Options struct {
 	// IncludeSecrets renders the sensitive and generated bundles of the
 	// Plan (plan.Bundle.IsSensitive), for a deploy or when the user asks
 	// for them. Without it they are left out of the Result, listed in
-	// Result.Omitted, and the dependsOn entries naming them are dropped.
+	// Result.Omitted, and the dependsOn entries naming them are dropped;
+	// so is every Secret with data or stringData that a chart or the
+	// manifests of another bundle make, listed in Result.OmittedObjects.
 	IncludeSecrets bool
+	// LeaveOutInputRefs leaves out every object that still holds a
+	// deploy-time input reference (plan.InputRef) in any string, listed in
+	// Result.OmittedObjects: for outputs a GitOps engine applies, which
+	// cannot read inputs. Deploy substitutes the inputs before it renders
+	// and leaves this unset.
+	LeaveOutInputRefs bool
 	// Generator makes the objects of generated bundles when IncludeSecrets
 	// is set; nil leaves them out, listed in Result.Omitted.
 	Generator Generator
+	// Lookup answers the lookup calls of chart templates from the live
+	// cluster (deploy renders one cluster at a time with it). A bundle
+	// whose chart calls lookup is then rendered anew, never taken from or
+	// put in the cache. Nil answers every call with an empty map, as `helm
+	// template` does, and warns once per bundle that calls it, unless
+	// LookupLater is set.
+	Lookup Lookup
+	// LookupLater says the caller renders the bundles whose chart calls
+	// lookup again with a Lookup before it uses them (deploy, diff and
+	// status do): the offline render of them is not warned about.
+	LookupLater bool
 }
 
 // Result is a rendered Plan.
@@ -53,6 +72,10 @@ type Result struct {
 	// Omitted are the bundles of the Plan left out because they carry
 	// secrets, in Plan order.
 	Omitted []OmittedBundle
+	// OmittedObjects are the objects left out of bundles that stay, in
+	// deploy order: Secrets with data (without IncludeSecrets) and objects
+	// holding input references (with LeaveOutInputRefs).
+	OmittedObjects []OmittedObject
 	// Warnings are notes for the user, in a stable order.
 	Warnings []string
 }
@@ -81,13 +104,19 @@ type Bundle struct {
 	// generated bundle of the Plan, rendered with IncludeSecrets. Its
 	// objects must not be written where they end up in Git.
 	Sensitive bool
-	Objects   []*Object
+	// Lookups name the templates of the bundle's chart that called Helm's
+	// lookup function (chart/templates/file.yaml; the chart's name when
+	// no template names the call); empty when none did.
+	Lookups []string
+	Objects []*Object
 }
 
 // Render renders every bundle of p. Charts come from opts.Charts; p must be
 // normalized. Sensitive and generated bundles are rendered only with
 // opts.IncludeSecrets, generated ones by opts.Generator; the others are
-// listed in Result.Omitted. On error nothing is returned: the error names
+// listed in Result.Omitted. Objects opts leaves out of the other bundles
+// (Secrets with data, input references) are listed in
+// Result.OmittedObjects. On error nothing is returned: the error names
 // the cluster, bundle, chart and, where Helm says it, the template file and
 // line.
 func Render(ctx context.Context, p *plan.Plan, opts Options) (*Result, error) {
@@ -98,6 +127,7 @@ func Render(ctx context.Context, p *plan.Plan, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, prefixed("cluster "+p.Clusters[i].Name, err)
 		}
+		res.OmittedObjects = append(res.OmittedObjects, leaveOutObjects(c, opts)...)
 		res.Clusters = append(res.Clusters, *c)
 		res.Omitted = append(res.Omitted, omitted...)
 		res.Warnings = append(res.Warnings, warnings...)
@@ -401,20 +431,29 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 	}
 	key := cacheKey(opts.Version, w.digest, rel)
 	co, ok := cache.get(key)
+	if ok && len(co.Lookups) > 0 && opts.Lookup != nil {
+		ok = false // answered offline: render it with the live answers
+	}
 	if !ok {
 		var err error
-		co, err = renderChart(ctx, w.chart, rel)
+		co, err = renderChart(ctx, w.chart, rel, opts.Lookup)
 		if err != nil {
 			return fmt.Errorf("bundle %s: chart %s@%s: %w", u.Name, u.Chart.Name, w.chart.Metadata.Version, err)
 		}
-		cache.put(key, co)
+		if len(co.Lookups) == 0 || opts.Lookup == nil {
+			cache.put(key, co) // live answers are never cached
+		}
 	}
 	w.out.Objects = append(w.out.Objects, co.Objects...)
+	w.out.Lookups = slices.Clone(co.Lookups)
 	if len(w.crds) > 0 { // crds: inline
 		w.out.Objects = append(w.out.Objects, w.crds...)
 	}
 	if co.HooksApplied > 0 || co.HooksDropped > 0 {
 		w.warnings = append(w.warnings, fmt.Sprintf("bundle %s: chart %s has Helm hooks: %d applied as ordinary objects (pre-install/pre-upgrade before the bundle's objects, post-install/post-upgrade after, by weight), %d test, delete or rollback hooks dropped", u.Name, u.Chart.Name, co.HooksApplied, co.HooksDropped))
+	}
+	if len(co.Lookups) > 0 && opts.Lookup == nil && !opts.LookupLater {
+		w.warnings = append(w.warnings, lookupWarning(u.Name, u.Chart.Name, co.Lookups))
 	}
 	return nil
 }

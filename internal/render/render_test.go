@@ -247,7 +247,7 @@ func TestBadInput(t *testing.T) {
 		name:   "values schema",
 		chart:  rendertest.Istiod(),
 		values: plan.Object{"replicaCount": "three"},
-		want:   `cluster c1: bundle b: chart istiod@1.24.2: values: values don't meet the specifications of the schema(s) in the following chart(s): istiod: - at '/replicaCount': got string, want integer`,
+		want:   `cluster c1: bundle b: chart istiod@1.30.3: values: values don't meet the specifications of the schema(s) in the following chart(s): istiod: - at '/replicaCount': got string, want integer`,
 	}, {
 		name:  "output that is not YAML",
 		chart: broken("bad", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n"),
