@@ -123,6 +123,7 @@ type deployFlags struct {
 	dryRun         string
 	prune          bool
 	forceConflicts bool
+	lockWait       time.Duration
 	output         string
 }
 
@@ -185,6 +186,7 @@ func addDeployFlags(cmd *cobra.Command, f *deployFlags) {
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "server"
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "delete objects wookie applied earlier that are no longer in the Plan")
 	cmd.Flags().BoolVar(&f.forceConflicts, "force-conflicts", false, "take over fields other field managers own")
+	cmd.Flags().DurationVar(&f.lockWait, "lock-wait", 0, "how long to wait when another deploy holds a cluster's lock (default: refuse at once)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text (progress on stderr) or json (one event per line on stdout)")
 }
 
@@ -225,6 +227,7 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 		DryRun:         f.dryRun == "server",
 		Prune:          f.prune,
 		ForceConflicts: f.forceConflicts,
+		LockWait:       f.lockWait,
 		OnEvent: func(e deploy.Event) {
 			if f.output == "json" {
 				_ = enc.Encode(e)

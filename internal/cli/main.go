@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -18,6 +20,10 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitInterrupt and exitTerminated end a command stopped by SIGINT
+	// and SIGTERM: 128 + the signal's number, as shells report it.
+	exitInterrupt  = 130
+	exitTerminated = 143
 )
 
 // Main runs wookie with the process's arguments and returns the exit code.
@@ -26,7 +32,8 @@ func Main() int {
 }
 
 // Run runs wookie with args and the given standard streams and returns the
-// exit code: 0 on success, 1 on an error, 2 on a usage error.
+// exit code: 0 on success, 1 on an error, 2 on a usage error, 130 or 143
+// when SIGINT or SIGTERM stopped it.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(&streams{in: stdin, out: stdout, err: stderr})
 	root.SetArgs(args)
@@ -36,9 +43,15 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// The Helm SDK logs through slog; wookie reports through its own
 	// errors and warnings.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, sig, stop := interrupts(stderr)
 	defer stop()
 	err := root.ExecuteContext(ctx)
+	if code, ok := sig(); ok {
+		if err != nil {
+			printError(stderr, err)
+		}
+		return code
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -46,9 +59,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
-		fmt.Fprintf(stderr, "wookie: %s\n", line)
-	}
+	printError(stderr, err)
 	var ce *codedError
 	if errors.As(err, &ce) {
 		return ce.code
@@ -59,6 +70,59 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// printError prints err, each line after "wookie: ".
+func printError(stderr io.Writer, err error) {
+	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintf(stderr, "wookie: %s\n", line)
+	}
+}
+
+// interrupts returns a context that SIGINT and SIGTERM cancel: a deploy
+// then starts nothing new, records what it applied and returns. sig says
+// whether a signal came, and the exit code it asks for (130 for SIGINT,
+// 143 for SIGTERM). A second SIGINT exits at once with 130 (what is about
+// to be applied is always recorded before it is). stop ends it.
+func interrupts(stderr io.Writer) (ctx context.Context, sig func() (int, bool), stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-ch:
+				code := int32(exitInterrupt)
+				name := "interrupt"
+				if s == syscall.SIGTERM {
+					code, name = exitTerminated, "SIGTERM"
+				}
+				if !got.CompareAndSwap(0, code) {
+					if s == os.Interrupt {
+						fmt.Fprintln(stderr, "wookie: second interrupt: exiting now")
+						os.Exit(exitInterrupt)
+					}
+					continue
+				}
+				fmt.Fprintf(stderr, "wookie: %s: stopping, nothing new is applied; recording what was (interrupt again to exit at once)\n", name)
+				cancel(fmt.Errorf("stopped by %s", name))
+			}
+		}
+	}()
+	sig = func() (int, bool) {
+		c := got.Load()
+		return int(c), c != 0
+	}
+	stop = func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
+	return ctx, sig, stop
 }
 
 // streams are the standard streams a command reads and writes.

@@ -192,8 +192,8 @@ func TestDeployInputCycleOfBatches(t *testing.T) {
 	if len(events) > 0 {
 		t.Errorf("events: %v", clusterEvents(events))
 	}
-	for _, k := range []*testCluster{east, west} {
-		if k.get(ctx, t, "v1", "Secret", "istio-system", "reader-token") != nil || k.inventoryIDs(ctx, t) != nil {
+	for name, k := range map[string]*testCluster{"east": east, "west": west} {
+		if k.get(ctx, t, "v1", "Secret", "istio-system", "reader-token") != nil || k.inventoryIDsOf(ctx, t, name) != nil {
 			t.Error("something was applied")
 		}
 	}
@@ -257,7 +257,7 @@ func TestDeployInputSourceFails(t *testing.T) {
 	if two.dataOf(ctx, t, "east", "remote") != nil || two.dataOf(ctx, t, "edge", "remote") != nil {
 		t.Error("a batch that needs west's token was applied")
 	}
-	if ids := two.inventoryIDs(ctx, t); !slices.Contains(ids, "east_early__ConfigMap") {
+	if ids := two.inventoryIDsOf(ctx, t, "east"); !slices.Contains(ids, "east_early__ConfigMap") {
 		t.Errorf("east's inventory lacks what it applied: %v", ids)
 	}
 }

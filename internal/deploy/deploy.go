@@ -66,6 +66,12 @@ type Options struct {
 	// applied keeps every Secret, and no reference is left in it. The
 	// render.Result given should be rendered with IncludeSecrets as well.
 	Render render.Options
+	// LockWait is how long a deploy waits for another deploy that holds a
+	// cluster's lock; 0 refuses at once with a *LockError.
+	LockWait time.Duration
+	// LockDuration is how long the lock lasts unless renewed; 0 means
+	// DefaultLockDuration.
+	LockDuration time.Duration
 	// Interval is how often readiness is polled; 0 means 1s.
 	Interval time.Duration
 	// OnEvent receives progress; nil drops it. It is called from several
@@ -262,10 +268,14 @@ func (d *clusterDeploy) batch(ctx context.Context, i int) (*render.Batch, error)
 	return b, nil
 }
 
-// run deploys the cluster to t batch by batch, then records what it
-// applied in the inventory and, with opts.Prune, prunes. It touches the
-// cluster only once its first batch may be applied.
-func (d *clusterDeploy) run(ctx context.Context, t Target) error {
+// run deploys the cluster to t batch by batch, then, with opts.Prune,
+// prunes. It touches the cluster only once its first batch may be
+// applied. Unless in a dry run it holds the cluster's lock throughout, and
+// it records each batch's objects in the inventory before applying them
+// (pending) and after (applied): whatever ends the run, a cancelled ctx
+// included, the inventory lists at least what was applied, written with
+// a context of its own.
+func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 	start := time.Now()
 	if err := checkCRDOrder(d.rendered); err != nil {
 		return err
@@ -283,11 +293,35 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) error {
 		return err
 	}
 	d.conn = c
-	inv, err := loadInventory(ctx, c.client)
+	if d.opts.DryRun {
+		return d.runDry(ctx, first)
+	}
+	ctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	note := func(msg string) { d.emit(Event{Type: "note", Cluster: d.plan.Name, Message: msg}) }
+	lk, err := acquireLock(ctx, c.client, d.plan.Name, d.opts.LockDuration, d.opts.LockWait, note, func(err error) {
+		lose(fmt.Errorf("lost the lock of cluster %s: %w", d.plan.Name, err))
+	})
 	if err != nil {
 		return err
 	}
-	var failed error
+	defer func() {
+		failed = errors.Join(failed, lk.release(ctx))
+	}()
+	inv, err := loadInventory(ctx, c.client, d.plan.Name)
+	if err != nil {
+		return err
+	}
+	// record writes the inventory; after ctx ended, with a context of its
+	// own, so that what was applied is not lost.
+	record := func() error {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		d.mu.Lock()
+		inv.merge(d.applied)
+		d.mu.Unlock()
+		return saveInventory(wctx, c.client, inv)
+	}
 	for bi := range d.rendered.Batches {
 		b := first
 		if bi > 0 {
@@ -295,37 +329,117 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) error {
 				break
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			failed = context.Cause(ctx)
+			break
+		}
+		if inv.intend(d.entries(b)) {
+			if failed = record(); failed != nil {
+				break
+			}
+		}
 		if failed = d.runBatch(ctx, b); failed != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+				failed = cause
+			}
 			break
 		}
 		if d.done != nil {
 			d.done(bi)
 		}
 	}
-	if d.opts.DryRun {
-		if failed == nil && d.opts.Prune {
-			d.prune(ctx, inv, true)
-		}
-		return failed
-	}
-	// Record what was applied, also after a failure, so that a later
-	// --prune knows it.
-	inv.merge(d.applied)
 	if failed == nil && d.opts.Prune {
+		d.mu.Lock()
+		inv.merge(d.applied)
+		d.mu.Unlock()
 		kept, err := d.prune(ctx, inv, false)
 		if err != nil {
 			failed = err
 		} else {
-			inv.Entries = append(d.applied, kept...)
+			inv.Entries = append(slices.Clone(d.applied), kept...)
 		}
 	}
-	if err := saveInventory(ctx, c.client, inv); err != nil {
+	if failed != nil {
+		d.dropUnapplied(ctx, inv)
+	}
+	if err := record(); err != nil {
 		failed = errors.Join(failed, err)
 	}
 	if failed == nil {
 		d.emit(Event{Type: "cluster", Cluster: d.plan.Name, Seconds: time.Since(start).Seconds()})
 	}
 	return failed
+}
+
+// dropUnapplied removes from inv the entries still pending after a run
+// that failed or was stopped, whose object the cluster does not have: the
+// apply never reached them. An entry whose object cannot be read stays.
+func (d *clusterDeploy) dropUnapplied(ctx context.Context, inv *Inventory) {
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	applied := map[string]bool{}
+	for _, e := range d.applied {
+		applied[e.ID] = true
+	}
+	d.mu.Unlock()
+	inv.Entries = slices.DeleteFunc(inv.Entries, func(e InventoryEntry) bool {
+		if !e.Pending || applied[e.ID] {
+			return false
+		}
+		u, err := e.object()
+		if err != nil {
+			return false
+		}
+		err = d.conn.client.Get(gctx, client.ObjectKeyFromObject(u), u)
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// runDry is run in a dry run: every batch sent as a server-side dry run,
+// then, with opts.Prune, what prune would do; no lock, no inventory
+// written.
+func (d *clusterDeploy) runDry(ctx context.Context, first *render.Batch) error {
+	inv, err := loadInventory(ctx, d.conn.client, d.plan.Name)
+	if err != nil {
+		return err
+	}
+	for bi := range d.rendered.Batches {
+		b := first
+		if bi > 0 {
+			if b, err = d.batch(ctx, bi); err != nil {
+				return err
+			}
+		}
+		if err := d.runBatch(ctx, b); err != nil {
+			return err
+		}
+		if d.done != nil {
+			d.done(bi)
+		}
+	}
+	if d.opts.Prune {
+		if _, err := d.prune(ctx, inv, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entries are the inventory entries of the objects of b.
+func (d *clusterDeploy) entries(b *render.Batch) []InventoryEntry {
+	var out []InventoryEntry
+	for i := range b.Bundles {
+		u := &b.Bundles[i]
+		m, err := d.meta(u)
+		if err != nil {
+			continue // runBundle reports it
+		}
+		for _, o := range u.Objects {
+			out = append(out, entryFor(o.Unstructured, u.Name, b.Priority, m.prune))
+		}
+	}
+	return out
 }
 
 // checkCRDOrder fails, before anything is applied, when a bundle applies

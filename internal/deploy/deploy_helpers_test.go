@@ -283,11 +283,17 @@ func (k *testCluster) exists(ctx context.Context, t *testing.T, apiVersion, kind
 	return u != nil && u.GetDeletionTimestamp() == nil
 }
 
-// inventoryIDs reads the inventory of the cluster and returns its IDs in
-// stored order; nil when there is no inventory.
+// inventoryIDs reads the inventory of the Plan's cluster clusterName and
+// returns its IDs in stored order; nil when there is no inventory.
 func (k *testCluster) inventoryIDs(ctx context.Context, t *testing.T) []string {
 	t.Helper()
-	inv, err := loadInventory(ctx, k.c)
+	return k.inventoryIDsOf(ctx, t, clusterName)
+}
+
+// inventoryIDsOf is inventoryIDs for the Plan's cluster named cluster.
+func (k *testCluster) inventoryIDsOf(ctx context.Context, t *testing.T, cluster string) []string {
+	t.Helper()
+	inv, err := loadInventory(ctx, k.c, cluster)
 	if err != nil {
 		t.Fatalf("inventory: %v", err)
 	}

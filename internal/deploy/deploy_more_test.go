@@ -90,7 +90,7 @@ func TestDeployChartWithCRDs(t *testing.T) {
 	if !k.exists(ctx, t, "pxc.percona.com/v1", "PerconaXtraDBCluster", "pxc", "db") {
 		t.Error("PerconaXtraDBCluster pxc/db does not exist")
 	}
-	inv, err := loadInventory(ctx, k.c)
+	inv, err := loadInventory(ctx, k.c, clusterName)
 	if err != nil {
 		t.Fatal(err)
 	}

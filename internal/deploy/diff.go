@@ -95,7 +95,7 @@ func diffCluster(ctx context.Context, pc *plan.Cluster, rc *render.Cluster, t Ta
 	if !opts.Prune {
 		return out, nil
 	}
-	inv, err := loadInventory(ctx, c.client)
+	inv, err := loadInventory(ctx, c.client, pc.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,14 @@
 package deploy
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
@@ -14,11 +18,30 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// The inventory: what wookie applied to a cluster, kept in a ConfigMap.
+// The inventory: what wookie applied to a cluster of the Plan, kept in
+// ConfigMaps of InventoryNamespace whose label LabelInventory is the
+// cluster's name (two clusters of a Plan may share an API server; each has
+// its own inventory). Each write makes a new
+// generation of shards and only then deletes the older ones, and a read is
+// the union of every shard there, the newest generation winning an entry:
+// a write cut off anywhere leaves a superset of what was recorded.
 const (
 	InventoryNamespace = "wookie-system"
-	InventoryName      = "wookie-inventory"
-	inventoryKey       = "inventory.json"
+	// InventoryName is the prefix of the shards' names:
+	// wookie-inventory-<cluster>-<generation>-<shard>. Before shards, it
+	// was the name of the one ConfigMap of every cluster of the API
+	// server, which is still read and then deleted.
+	InventoryName = "wookie-inventory"
+	// LabelInventory marks the shards with the name of their cluster;
+	// LabelGeneration holds their generation.
+	LabelInventory  = "wookie.dev/inventory"
+	LabelGeneration = "wookie.dev/inventory-generation"
+
+	inventoryKey   = "inventory.json"    // the unsharded ConfigMap's data
+	inventoryShard = "inventory.json.gz" // a shard's binaryData
+	// shardBytes bounds a shard's compressed entries, well under the 1 MiB
+	// an object may have.
+	shardBytes = 512 << 10
 )
 
 // Inventory lists the objects wookie applied to one cluster.
@@ -26,6 +49,12 @@ type Inventory struct {
 	APIVersion string           `json:"apiVersion"`
 	Kind       string           `json:"kind"`
 	Entries    []InventoryEntry `json:"entries"`
+
+	// cluster is the Plan's cluster; generation is the newest generation
+	// read; shards lists every shard read, to delete after the next write.
+	cluster    string
+	generation int
+	shards     []string
 }
 
 // InventoryEntry is one applied object.
@@ -41,29 +70,79 @@ type InventoryEntry struct {
 	// Prune is set when the bundle allows deleting CRDs, Namespaces and
 	// PersistentVolumeClaims.
 	Prune bool `json:"prune,omitempty"`
+	// Pending is set from before the object's batch is applied until the
+	// apply succeeded: the object may or may not exist.
+	Pending bool `json:"pending,omitempty"`
 }
 
-// loadInventory reads the inventory of a cluster; a missing one is empty.
-func loadInventory(ctx context.Context, c client.Client) (*Inventory, error) {
-	var cm corev1.ConfigMap
-	err := c.Get(ctx, client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName}, &cm)
-	if apierrors.IsNotFound(err) {
-		return &Inventory{APIVersion: "wookie.dev/v1alpha1", Kind: "Inventory"}, nil
+// loadInventory reads the inventory of the Plan's cluster through c; a
+// missing one is empty.
+func loadInventory(ctx context.Context, c client.Client, cluster string) (*Inventory, error) {
+	inv := &Inventory{APIVersion: "wookie.dev/v1alpha1", Kind: "Inventory", cluster: cluster}
+	var list corev1.ConfigMapList
+	if err := c.List(ctx, &list, client.InNamespace(InventoryNamespace), client.MatchingLabels{LabelInventory: cluster}); err != nil {
+		return nil, fmt.Errorf("read inventory in namespace %s: %w", InventoryNamespace, err)
 	}
-	if err != nil {
+	// Older generations first, so that newer entries replace them.
+	slices.SortFunc(list.Items, func(a, b corev1.ConfigMap) int { return generationOf(&a) - generationOf(&b) })
+	for i := range list.Items {
+		cm := &list.Items[i]
+		entries, err := shardEntries(cm)
+		if err != nil {
+			return nil, fmt.Errorf("inventory shard %s/%s is damaged (%v): delete it and deploy once without --prune; objects it listed are no longer pruned", InventoryNamespace, cm.Name, err)
+		}
+		inv.merge(entries)
+		inv.generation = max(inv.generation, generationOf(cm))
+		inv.shards = append(inv.shards, cm.Name)
+	}
+	// The ConfigMap of wookie before shards.
+	var old corev1.ConfigMap
+	err := c.Get(ctx, client.ObjectKey{Namespace: InventoryNamespace, Name: InventoryName}, &old)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
 		return nil, fmt.Errorf("read inventory %s/%s: %w", InventoryNamespace, InventoryName, err)
+	default:
+		var legacy Inventory
+		if err := json.Unmarshal([]byte(old.Data[inventoryKey]), &legacy); err != nil {
+			return nil, fmt.Errorf("inventory %s/%s is damaged (%v): delete it and deploy once without --prune; objects it listed are no longer pruned", InventoryNamespace, InventoryName, err)
+		}
+		// Older than every shard: shards win.
+		inv.Entries = mergeEntries(legacy.Entries, inv.Entries)
+		inv.shards = append(inv.shards, InventoryName)
 	}
-	var inv Inventory
-	if err := json.Unmarshal([]byte(cm.Data[inventoryKey]), &inv); err != nil {
-		return nil, fmt.Errorf("inventory %s/%s is damaged (%v): delete it to start over, then deploy without --prune once", InventoryNamespace, InventoryName, err)
-	}
-	return &inv, nil
+	return inv, nil
 }
 
-// saveInventory writes the inventory, sorted, with server-side apply.
+// generationOf is the generation label of a shard, 0 when unreadable.
+func generationOf(cm *corev1.ConfigMap) int {
+	n, _ := strconv.Atoi(cm.Labels[LabelGeneration])
+	return n
+}
+
+// shardEntries decodes the entries of a shard.
+func shardEntries(cm *corev1.ConfigMap) ([]InventoryEntry, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(cm.BinaryData[inventoryShard]))
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	var entries []InventoryEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// saveInventory writes inv as a new generation of shards, then deletes the
+// shards it was read from (and those of earlier writes). The namespace is
+// created when missing.
 func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 	slices.SortFunc(inv.Entries, func(a, b InventoryEntry) int { return strings.Compare(a.ID, b.ID) })
-	data, err := json.MarshalIndent(inv, "", "  ")
+	shards, err := packShards(inv.Entries)
 	if err != nil {
 		return err
 	}
@@ -71,29 +150,124 @@ func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 		"apiVersion": "v1", "kind": "Namespace",
 		"metadata": map[string]any{"name": InventoryNamespace},
 	}}
-	cm := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{"name": InventoryName, "namespace": InventoryNamespace,
-			"labels": map[string]any{"app.kubernetes.io/managed-by": "wookie"}},
-		"data": map[string]any{inventoryKey: string(data)},
-	}}
-	for _, o := range []*unstructured.Unstructured{ns, cm} {
-		if err := c.Patch(ctx, o, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-			return fmt.Errorf("write inventory %s/%s: %w", InventoryNamespace, InventoryName, err)
+	if err := c.Patch(ctx, ns, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("write inventory: namespace %s: %w", InventoryNamespace, err)
+	}
+	gen := inv.generation + 1
+	var written []string
+	for i, data := range shards {
+		name := fmt.Sprintf("%s-%s-%d-%d", InventoryName, inv.cluster, gen, i)
+		cm := &corev1.ConfigMap{}
+		cm.Name, cm.Namespace = name, InventoryNamespace
+		cm.Labels = map[string]string{
+			"app.kubernetes.io/managed-by": "wookie",
+			LabelInventory:                 inv.cluster,
+			LabelGeneration:                strconv.Itoa(gen),
+		}
+		cm.BinaryData = map[string][]byte{inventoryShard: data}
+		err := c.Create(ctx, cm)
+		if apierrors.IsAlreadyExists(err) {
+			// A write cut off after this shard: replace it.
+			var live corev1.ConfigMap
+			if err = c.Get(ctx, client.ObjectKeyFromObject(cm), &live); err == nil {
+				cm.ResourceVersion = live.ResourceVersion
+				err = c.Update(ctx, cm)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("write inventory %s/%s: %w", InventoryNamespace, name, err)
+		}
+		written = append(written, name)
+	}
+	for _, name := range inv.shards {
+		if slices.Contains(written, name) {
+			continue
+		}
+		cm := &corev1.ConfigMap{}
+		cm.Name, cm.Namespace = name, InventoryNamespace
+		if err := c.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("write inventory: delete older shard %s/%s: %w", InventoryNamespace, name, err)
 		}
 	}
+	inv.generation, inv.shards = gen, written
 	return nil
+}
+
+// packShards splits sorted entries into gzipped JSON arrays of at most
+// shardBytes each; no entries is one empty shard.
+func packShards(entries []InventoryEntry) ([][]byte, error) {
+	var out [][]byte
+	var pack func(es []InventoryEntry) error
+	pack = func(es []InventoryEntry) error {
+		data, err := json.Marshal(es)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(data)
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		if buf.Len() > shardBytes && len(es) > 1 {
+			if err := pack(es[:len(es)/2]); err != nil {
+				return err
+			}
+			return pack(es[len(es)/2:])
+		}
+		if buf.Len() > shardBytes {
+			return fmt.Errorf("inventory entry %s is larger than a shard", es[0].ID)
+		}
+		out = append(out, buf.Bytes())
+		return nil
+	}
+	if entries == nil {
+		entries = []InventoryEntry{}
+	}
+	return out, pack(entries)
 }
 
 // merge adds or replaces entries by ID.
 func (inv *Inventory) merge(entries []InventoryEntry) {
+	inv.Entries = mergeEntries(inv.Entries, entries)
+}
+
+// mergeEntries returns base with entries added, replacing those of the
+// same ID.
+func mergeEntries(base, entries []InventoryEntry) []InventoryEntry {
+	at := make(map[string]int, len(base))
+	for i, e := range base {
+		at[e.ID] = i
+	}
 	for _, e := range entries {
-		if i := slices.IndexFunc(inv.Entries, func(x InventoryEntry) bool { return x.ID == e.ID }); i >= 0 {
-			inv.Entries[i] = e
+		if i, ok := at[e.ID]; ok {
+			base[i] = e
 		} else {
-			inv.Entries = append(inv.Entries, e)
+			at[e.ID] = len(base)
+			base = append(base, e)
 		}
 	}
+	return base
+}
+
+// intend adds entries as pending, unless an entry of the same ID is
+// already recorded: what is about to be applied is recorded first. It
+// reports whether the inventory changed.
+func (inv *Inventory) intend(entries []InventoryEntry) bool {
+	known := make(map[string]bool, len(inv.Entries))
+	for _, e := range inv.Entries {
+		known[e.ID] = true
+	}
+	changed := false
+	for _, e := range entries {
+		if !known[e.ID] {
+			e.Pending = true
+			inv.Entries = append(inv.Entries, e)
+			known[e.ID] = true
+			changed = true
+		}
+	}
+	return changed
 }
 
 // entryFor makes the inventory entry of an object.
