@@ -120,7 +120,7 @@ func TestLookup(t *testing.T) {
 	tests := []struct {
 		name         string
 		lookup       Lookup
-		later        bool // Options.LookupLater
+		later        bool   // Options.LookupLater
 		wantPassword string // "" for a random one
 		wantCount    string
 		wantWarnings []string
