@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -218,6 +219,7 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 		return err
 	}
 	enc := json.NewEncoder(s.out)
+	var unvalidated []string // in a dry run: "cluster object"
 	opts := deploy.Options{
 		Render:         ropts,
 		Clusters:       f.cluster.clusters,
@@ -229,6 +231,9 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 		ForceConflicts: f.forceConflicts,
 		LockWait:       f.lockWait,
 		OnEvent: func(e deploy.Event) {
+			for _, o := range e.Unvalidated {
+				unvalidated = append(unvalidated, e.Cluster+" "+o)
+			}
 			if f.output == "json" {
 				_ = enc.Encode(e)
 				return
@@ -251,10 +256,20 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 		if opts.DryRun {
 			verb = "dry run (server): nothing changed;"
 		}
-		fmt.Fprintf(s.err, "✓ %s %d bundles, %d objects: created %d, configured %d, unchanged %d, pruned %d, kept %d  %.1fs\n",
-			verb, sum.Bundles, sum.Objects, sum.Created, sum.Configured, sum.Unchanged, sum.Pruned, sum.Kept, time.Since(start).Seconds())
+		fmt.Fprintf(s.err, "✓ %s %d bundles, %d objects: created %d, configured %d, unchanged %d, pruned %d, kept %d  %.1fs%s\n",
+			verb, sum.Bundles, sum.Objects, sum.Created, sum.Configured, sum.Unchanged, sum.Pruned, sum.Kept, time.Since(start).Seconds(), unvalidatedNote(unvalidated))
 	}
 	return nil
+}
+
+// unvalidatedNote names the objects ("cluster object") a dry run could
+// not have the server check, for the end of a summary line; "" for none.
+func unvalidatedNote(objs []string) string {
+	if len(objs) == 0 {
+		return ""
+	}
+	slices.Sort(objs)
+	return fmt.Sprintf("; %d objects not validated by the server (their namespace or CRD is created by this deploy first): %s", len(objs), strings.Join(objs, ", "))
 }
 
 // progressLine is the text form of a deploy event.
@@ -276,12 +291,26 @@ func progressLine(e deploy.Event) string {
 				parts = append(parts, fmt.Sprintf("%s %d", p.verb, p.n))
 			}
 		}
+		if e.DryRun {
+			line := fmt.Sprintf("✓ %s  %d objects  %s  (dry run)", where, e.Objects, strings.Join(parts, " "))
+			if n := len(e.Unvalidated); n > 0 {
+				line += fmt.Sprintf("  %d not validated by the server", n)
+			}
+			return line
+		}
 		return fmt.Sprintf("✓ %s  %d objects  %s  ready in %.1fs", where, e.Objects, strings.Join(parts, " "), e.Seconds)
 	case "failed":
 		if e.Bundle == "" {
 			return fmt.Sprintf("✗ %s  failed after %.1fs", where, e.Seconds)
 		}
-		return fmt.Sprintf("✗ %s  %s", where, e.Message)
+		// A not-ready report has a line per cause: each names the bundle.
+		lines := strings.Split(e.Message, "\n")
+		for i, l := range lines {
+			lines[i] = fmt.Sprintf("✗ %s  %s", where, l)
+		}
+		return strings.Join(lines, "\n")
+	case "hook":
+		return fmt.Sprintf("✓ %s  %s  in %.1fs", where, e.Message, e.Seconds)
 	case "input":
 		return fmt.Sprintf("✓ %s input %s  %s %s  in %.1fs", e.Cluster, e.Input, e.Message, e.Object, e.Seconds)
 	case "input-wait":
@@ -293,9 +322,19 @@ func progressLine(e deploy.Event) string {
 	case "skipped":
 		return fmt.Sprintf("- %s  skipped: %s", where, e.Message)
 	case "namespace":
+		if e.DryRun {
+			return fmt.Sprintf("+ %s  would create %s (missing release namespace)", where, e.Object)
+		}
 		return fmt.Sprintf("+ %s  created %s (missing release namespace)", where, e.Object)
 	case "pruned":
-		return fmt.Sprintf("- %s %s  deleted (no longer in the Plan)", e.Cluster, e.Object)
+		line := fmt.Sprintf("- %s %s  deleted (no longer in the Plan)", e.Cluster, e.Object)
+		if e.DryRun {
+			line = fmt.Sprintf("- %s %s  would be deleted (no longer in the Plan)", e.Cluster, e.Object)
+		}
+		if e.Message != "" {
+			line += ": " + e.Message
+		}
+		return line
 	case "kept":
 		return fmt.Sprintf("= %s %s  kept: %s", e.Cluster, e.Object, e.Message)
 	case "cluster":

@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -23,26 +25,26 @@ func newStatusCmd(s *streams) *cobra.Command {
 		Short: "Show per bundle whether its objects exist and are ready in the live cluster",
 		Long: `status renders the Plan and reads every object from its cluster: per bundle how
 many objects exist and how many are ready (kstatus plus the bundle's
-readiness rules), and which are not. It exits 0 when every bundle is Ready
-and 1 otherwise. A cluster's inputs are read once from the live clusters they
-come from; an input without a value is a warning, and its ((input NAME))
-reference stays in place.`,
+readiness rules, as deploy judges them), and which are not. An object that
+cannot be read (its kind is not served, reading it is forbidden, the cluster
+does not answer) counts as neither: its bundle is Unreadable and the reason
+goes to stderr, a line per object naming cluster, batch and bundle. Objects
+that exist and are not ready are described on stderr as deploy describes
+them: status, message, conditions, and a line per cause (the messages of
+unmet conditions, Warning events of the object and of its pods, such as
+FailedCreate and FailedScheduling); -q leaves that out. It exits
+0 when every bundle is Ready, 1 when some bundle is NotReady or Missing, and
+2 when some object could not be read or on any other error. A cluster's
+inputs are read once from the live clusters they come from; an input without
+a value is a warning, and its ((input NAME)) reference stays in place.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output, "table", "json"); err != nil {
 				return err
 			}
-			p, res, err := renderLive(cmd, s, &f.liveFlags)
+			sts, err := runStatus(cmd, s, f)
 			if err != nil {
-				return err
-			}
-			opts, err := readOptions(s, &f.liveFlags)
-			if err != nil {
-				return err
-			}
-			sts, err := deploy.Status(cmd.Context(), p, res, opts)
-			if err != nil {
-				return err
+				return &codedError{code: 2, err: err}
 			}
 			var buf bytes.Buffer
 			allReady := true
@@ -56,7 +58,7 @@ reference stays in place.`,
 					sts = []deploy.BundleStatus{}
 				}
 				if err := enc.Encode(sts); err != nil {
-					return err
+					return &codedError{code: 2, err: err}
 				}
 			} else {
 				tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
@@ -72,11 +74,19 @@ reference stays in place.`,
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", st.Cluster, st.Batch, st.Bundle, st.Objects, st.Present, st.Ready, st.State, nr)
 				}
 				if err := tw.Flush(); err != nil {
-					return err
+					return &codedError{code: 2, err: err}
 				}
 			}
 			if _, err := s.out.Write(buf.Bytes()); err != nil {
-				return err
+				return &codedError{code: 2, err: err}
+			}
+			if f.output == "table" && !f.config.quiet {
+				for _, l := range notReadyLines(sts) {
+					fmt.Fprintln(s.err, l)
+				}
+			}
+			if err := unreadable(sts); err != nil {
+				return &codedError{code: 2, err: err}
 			}
 			if !allReady {
 				return &silentExit{code: 1}
@@ -87,4 +97,54 @@ reference stays in place.`,
 	addLiveFlags(cmd, &f.liveFlags)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table or json")
 	return cmd
+}
+
+// runStatus renders the Plan as deploy does and reads the state of its
+// objects.
+func runStatus(cmd *cobra.Command, s *streams, f *statusFlags) ([]deploy.BundleStatus, error) {
+	p, res, err := renderLive(cmd, s, &f.liveFlags)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := readOptions(s, &f.liveFlags)
+	if err != nil {
+		return nil, err
+	}
+	return deploy.Status(cmd.Context(), p, res, opts)
+}
+
+// unreadable is an error with a line per object that could not be read,
+// naming its cluster, batch and bundle; nil when every object was read.
+func unreadable(sts []deploy.BundleStatus) error {
+	var lines []string
+	for _, st := range sts {
+		for _, o := range st.NotReady {
+			if o.Status == "Unreadable" {
+				lines = append(lines, fmt.Sprintf("cluster %s: batch %s: bundle %s: cannot read %s: %s", st.Cluster, st.Batch, st.Bundle, o.Object, o.Message))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// notReadyLines describe the objects of sts that exist and are not
+// ready, as deploy's progress lines do: the object's status, message and
+// conditions, then a line per cause.
+func notReadyLines(sts []deploy.BundleStatus) []string {
+	var out []string
+	for _, st := range sts {
+		where := st.Cluster + " " + st.Batch + "/" + st.Bundle
+		for _, o := range st.NotReady {
+			if o.Status == "Missing" || o.Status == "Unreadable" {
+				continue
+			}
+			for _, l := range o.Describe() {
+				out = append(out, fmt.Sprintf("✗ %s  %s", where, l))
+			}
+		}
+	}
+	return out
 }

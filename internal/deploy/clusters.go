@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -137,14 +136,40 @@ func (f *fleet) warn(cluster string, warnings []string) {
 	}
 }
 
-// inCluster puts "cluster NAME: " before err unless it starts with it, as
-// render's errors do.
+// inCluster puts "cluster NAME: " before every line of err that does not
+// start with it (render's errors do).
 func inCluster(name string, err error) error {
-	if strings.HasPrefix(err.Error(), "cluster "+name+": ") {
-		return err
-	}
-	return fmt.Errorf("cluster %s: %w", name, err)
+	return prefixLines("cluster "+name+": ", err)
 }
+
+// prefixLines returns err with prefix before every line of its message
+// that does not start with it: the CLI prints each line of an error on
+// its own, and each must say where it comes from. errors.Is and errors.As
+// see err.
+func prefixLines(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &linesError{prefix: prefix, err: err}
+}
+
+// linesError is err with a prefix on each line.
+type linesError struct {
+	prefix string
+	err    error
+}
+
+func (e *linesError) Error() string {
+	lines := strings.Split(e.err.Error(), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, e.prefix) {
+			lines[i] = e.prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *linesError) Unwrap() error { return e.err }
 
 // add adds the counts of o to s.
 func (s *Summary) add(o *Summary) {

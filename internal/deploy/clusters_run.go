@@ -17,9 +17,11 @@ import (
 type clusterRun struct {
 	pc *plan.Cluster
 	// rendered is the cluster rendered with its input references in
-	// place, nil when that failed: then its batches are not known, and it
-	// is deployed as one unit, after its inputs' clusters.
-	rendered *render.Cluster
+	// place, nil when that failed (renderErr says why): then its batches
+	// are not known, and it is deployed as one unit, after its inputs'
+	// clusters.
+	rendered  *render.Cluster
+	renderErr error
 	// warnings are those of rendered, emitted when the cluster starts.
 	warnings []string
 	// batches are closed as each batch of rendered is deployed.
@@ -97,6 +99,9 @@ func (f *fleet) deploy(ctx context.Context) (*Summary, error) {
 	}
 	s := newSchedule(clusters, rendered)
 	if cycle := s.cycle(); cycle != nil {
+		if err := renderErrors(cycle, runs); err != nil {
+			return &Summary{}, err
+		}
 		return &Summary{}, fmt.Errorf("clusters depend on each other: %s", s.describe(cycle))
 	}
 	sem := make(chan struct{}, par)
@@ -170,6 +175,7 @@ func (f *fleet) renderAll(ctx context.Context, clusters []*plan.Cluster, par int
 				// The cluster deploys as a whole, rendered once its inputs
 				// are read; if that rendering fails too, its error is the
 				// cluster's.
+				x.renderErr = err
 				return
 			}
 			x.rendered, x.warnings = rc, warnings
@@ -184,6 +190,26 @@ func (f *fleet) renderAll(ctx context.Context, clusters []*plan.Cluster, par int
 		}
 	}
 	return runs
+}
+
+// renderErrors returns the errors of the clusters of a cycle of units
+// that could not be rendered with their input references in place, or
+// nil when there are none. Such a cluster waits for all of the clusters
+// its inputs come from, which is what made the cycle: its render error,
+// naming cluster and bundle, is what to fix.
+func renderErrors(cycle []unit, runs map[string]*clusterRun) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, u := range cycle {
+		x := runs[u.cluster]
+		if x.renderErr == nil || seen[u.cluster] {
+			continue
+		}
+		seen[u.cluster] = true
+		errs = append(errs, inCluster(u.cluster, x.renderErr), fmt.Errorf(
+			"cluster %s: deploy renders it with its input references in place, before anything is applied, to know which batch waits for which input; as it cannot, it would wait for all of the clusters its inputs come from, and they wait for it", u.cluster))
+	}
+	return errors.Join(errs...)
 }
 
 // runCluster deploys the cluster of x once the clusters of its dependsOn

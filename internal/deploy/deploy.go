@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
-	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/runtime/cel"
 	"github.com/fluxcd/pkg/ssa"
@@ -77,13 +76,18 @@ type Options struct {
 	// OnEvent receives progress; nil drops it. It is called from several
 	// goroutines, one call at a time.
 	OnEvent func(Event)
+
+	// diff, set by Diff, records the changes of the dry run.
+	diff *changeLog
 }
 
 // Event is one step of a deploy, for progress lines and JSON output.
 type Event struct {
 	Time time.Time `json:"time"`
 	// Type is start, done, failed, skipped, namespace, pruned or kept for
-	// a bundle or object; cluster when a cluster is deployed, failed or
+	// a bundle or object; hook when the Helm hooks of one phase and weight
+	// of a bundle are ready (Message: "pre-install hooks of weight -5
+	// ready (Job/ns/name, ...)"); cluster when a cluster is deployed, failed or
 	// skipped without a bundle for a cluster that failed or was not
 	// deployed (with Batch when it stopped before that batch); input when
 	// an input has its value, input-wait when deploy waits for it (with
@@ -107,6 +111,10 @@ type Event struct {
 	Message    string        `json:"message,omitempty"`
 	NotReady   []ObjectState `json:"notReady,omitempty"`
 	DryRun     bool          `json:"dryRun,omitempty"`
+	// Unvalidated lists, on the done event of a bundle in a dry run, the
+	// objects the server could not check because their namespace or kind
+	// does not exist before the deploy creates it.
+	Unvalidated []string `json:"unvalidated,omitempty"`
 }
 
 // ObjectState is the readiness of one live object.
@@ -115,6 +123,9 @@ type ObjectState struct {
 	Status     string   `json:"status"`
 	Message    string   `json:"message,omitempty"`
 	Conditions []string `json:"conditions,omitempty"`
+	// Causes say, one line each, why a workload is not ready, as far as
+	// the API server knows (see causes).
+	Causes []string `json:"causes,omitempty"`
 }
 
 // Summary totals a deploy.
@@ -206,6 +217,8 @@ type clusterDeploy struct {
 
 	nsMu      sync.Mutex
 	nsChecked map[string]bool // namespaces known to exist or created
+
+	dry dryState // in a dry run, what the deploy would have created
 }
 
 // bundleMeta is what the Plan says about a rendered bundle.
@@ -561,7 +574,7 @@ func (d *clusterDeploy) runBatch(ctx context.Context, b *render.Batch) error {
 			defer mu.Unlock()
 			if err != nil {
 				stopped = true
-				errs = append(errs, fmt.Errorf("batch %s: bundle %s: %w", b.Name, u.Name, err))
+				errs = append(errs, prefixLines(fmt.Sprintf("batch %s: bundle %s: ", b.Name, u.Name), err))
 				return
 			}
 			ok[u.Name] = true
@@ -575,7 +588,8 @@ func (d *clusterDeploy) runBatch(ctx context.Context, b *render.Batch) error {
 	return errors.Join(errs...)
 }
 
-// runBundle applies one bundle and waits until it is ready.
+// runBundle applies one bundle and waits until it is ready: its Helm
+// hooks in Helm's order around its other objects (see steps).
 func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *render.Bundle) error {
 	start := time.Now()
 	ev := Event{Cluster: d.plan.Name, Batch: b.Name, Bundle: u.Name, Objects: len(u.Objects)}
@@ -605,45 +619,25 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 		return fail(err, nil)
 	}
 	if !d.opts.ForceConflicts {
-		if err := d.conflicts(ctx, objs); err != nil {
+		if err := d.refuseConflicts(ctx, b, u, objs); err != nil {
 			return fail(err, nil)
 		}
 	}
 	var cs *ssa.ChangeSet
 	if d.opts.DryRun {
-		var unvalidated int
-		cs, unvalidated, err = d.dryRun(ctx, rm, objs)
-		if unvalidated > 0 {
-			ev.Message = fmt.Sprintf("%d objects not validated by the server: their namespace or kind does not exist before the deploy creates it", unvalidated)
+		cs, ev.Unvalidated, err = d.preview(ctx, rm, b, u, objs)
+		if err != nil {
+			return fail(applyError(err), nil)
 		}
 	} else {
-		cs, err = applyStaged(ctx, rm, objs, d.interval(), meta.timeout)
-	}
-	if cs != nil && !d.opts.DryRun {
-		d.record(cs, objs, u.Name, b.Priority, meta.prune)
-	}
-	if err != nil {
-		return fail(applyError(err), nil)
-	}
-	for _, e := range cs.Entries {
-		switch e.Action {
-		case ssa.CreatedAction:
-			ev.Created++
-		case ssa.ConfiguredAction:
-			ev.Configured++
-		case ssa.UnchangedAction:
-			ev.Unchanged++
+		// applySteps applies the Helm hooks in Helm's order around the
+		// other objects, records what it applies and waits for it.
+		var notReady []ObjectState
+		if cs, notReady, err = d.applySteps(ctx, rm, ev, u, objs, meta, b.Priority, start); err != nil {
+			return fail(err, notReady)
 		}
 	}
-	if meta.wait && !d.opts.DryRun {
-		wctx, cancel := context.WithTimeout(ctx, meta.timeout)
-		err := rm.WaitForSetWithContext(wctx, cs.ToObjMetadataSet(), ssa.WaitOptions{Interval: d.interval(), Timeout: meta.timeout, FailFast: true})
-		cancel()
-		if err != nil {
-			notReady := d.notReady(ctx, objs, withJobRule(meta.readiness))
-			return fail(fmt.Errorf("not ready after %s: %s", time.Since(start).Round(100*time.Millisecond), describe(notReady, err)), notReady)
-		}
-	}
+	ev.Created, ev.Configured, ev.Unchanged = countActions(cs)
 	ev.Type, ev.Seconds = "done", time.Since(start).Seconds()
 	d.emit(ev)
 	d.mu.Lock()
@@ -716,57 +710,6 @@ func (d *clusterDeploy) record(cs *ssa.ChangeSet, objs []*unstructured.Unstructu
 	}
 }
 
-// dryRun sends every object as a server-side dry run. An object whose
-// namespace or kind does not exist yet (the deploy would create it first)
-// cannot be checked by the server; it counts as created and unvalidated.
-func (d *clusterDeploy) dryRun(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured) (*ssa.ChangeSet, int, error) {
-	cs := ssa.NewChangeSet()
-	unvalidated := 0
-	for _, o := range objs {
-		ok, err := d.checkable(ctx, o)
-		if err != nil {
-			return cs, unvalidated, err
-		}
-		if !ok {
-			unvalidated++
-			cs.Add(ssa.ChangeSetEntry{ObjMetadata: object.UnstructuredToObjMetadata(o), GroupVersion: o.GetAPIVersion(), Subject: subject(o), Action: ssa.CreatedAction})
-			continue
-		}
-		e, _, _, err := rm.Diff(ctx, o, ssa.DefaultDiffOptions())
-		if err != nil {
-			return cs, unvalidated, err
-		}
-		cs.Add(*e)
-	}
-	return cs, unvalidated, nil
-}
-
-// checkable reports whether the server can dry-run o now: its kind is
-// served and, when namespaced, its namespace exists.
-func (d *clusterDeploy) checkable(ctx context.Context, o *unstructured.Unstructured) (bool, error) {
-	gvk := o.GroupVersionKind()
-	mapping, err := d.conn.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", subject(o), err)
-	}
-	if mapping.Scope.Name() != meta.RESTScopeNameNamespace || o.GetNamespace() == "" {
-		return true, nil
-	}
-	var ns corev1.Namespace
-	err = d.conn.client.Get(ctx, client.ObjectKey{Name: o.GetNamespace()}, &ns)
-	switch {
-	case err == nil:
-		return true, nil
-	case apierrors.IsNotFound(err):
-		return false, nil
-	default:
-		return false, fmt.Errorf("namespace %s: %w", o.GetNamespace(), err)
-	}
-}
-
 // ensureNamespaces creates the namespaces the bundle's objects go to when
 // they do not exist and the bundle does not create them, as helm install
 // --create-namespace would: a chart may put objects into its release
@@ -828,7 +771,9 @@ func (d *clusterDeploy) ensureNamespace(ctx context.Context, ns string) (bool, e
 			return false, fmt.Errorf("namespace %s: %w", ns, err)
 		}
 		if d.opts.DryRun {
-			return false, nil
+			// The deploy would create it, unless a Namespace object of
+			// an earlier bundle has.
+			return d.dry.makeNamespace(ns), nil
 		}
 		create := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
 		if err := d.conn.client.Create(ctx, create, client.FieldOwner(FieldManager)); err != nil {
@@ -842,33 +787,62 @@ func (d *clusterDeploy) ensureNamespace(ctx context.Context, ns string) (bool, e
 }
 
 // conflicts applies every object as a dry run without taking over fields:
-// a conflict with another field manager is an error naming the object and
-// the manager, unless --force-conflicts.
+// fields another field manager owns are a *ConflictError naming each
+// object, manager and field. Any other error fails too, naming the object
+// (the apply would not be reached). An object whose namespace or kind does
+// not exist yet (the apply creates it first) cannot conflict.
 func (d *clusterDeploy) conflicts(ctx context.Context, objs []*unstructured.Unstructured) error {
-	var mu sync.Mutex
-	var msgs []string
-	var wg sync.WaitGroup
+	msgs := make([]string, len(objs))
+	errs := make([]error, len(objs))
 	sem := make(chan struct{}, 8)
-	for _, o := range objs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+	var wg sync.WaitGroup
+probe:
+	for i, o := range objs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break probe
+		}
+		wg.Go(func() {
 			defer func() { <-sem }()
-			err := d.conn.client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner(FieldManager), client.DryRunAll)
-			if apierrors.IsConflict(err) {
-				mu.Lock()
-				msgs = append(msgs, fmt.Sprintf("%s: %s", subject(o), strings.TrimPrefix(err.Error(), "Apply failed with ")))
-				mu.Unlock()
-			}
-		}()
+			msgs[i], errs[i] = d.conflict(ctx, o)
+		})
 	}
 	wg.Wait()
-	if len(msgs) == 0 {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var ce ConflictError
+	for i, m := range msgs {
+		if m != "" {
+			ce.Conflicts = append(ce.Conflicts, subject(objs[i])+": "+m)
+		}
+	}
+	if len(ce.Conflicts) == 0 {
 		return nil
 	}
-	slices.Sort(msgs)
-	return &ConflictError{Conflicts: msgs}
+	slices.Sort(ce.Conflicts)
+	return &ce
+}
+
+// conflict applies o as a dry run without taking over fields, and
+// returns the conflicts it meets, or "".
+func (d *clusterDeploy) conflict(ctx context.Context, o *unstructured.Unstructured) (string, error) {
+	err := d.conn.client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner(FieldManager), client.DryRunAll)
+	switch {
+	case err == nil:
+		return "", nil
+	case apierrors.IsConflict(err):
+		return strings.TrimPrefix(err.Error(), "Apply failed with "), nil
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		if why, _, gerr := d.gap(ctx, o); gerr == nil && why != "" {
+			return "", nil // it does not exist yet
+		}
+	}
+	return "", fmt.Errorf("%s: check for fields of other managers: %w", subject(o), applyError(err))
 }
 
 // ConflictError reports fields other field managers own.
@@ -906,9 +880,11 @@ func (d *clusterDeploy) notReady(ctx context.Context, objs []*unstructured.Unstr
 }
 
 // liveState reads one object and judges its readiness by the rule for its
-// kind, or else kstatus: Missing when it does not exist, Unknown when it
-// cannot be read or judged, else kstatus's status with the message and the
-// object's conditions.
+// kind, or else kstatus: Missing when it does not exist, Unreadable when
+// it cannot be read (its kind is not served, reading it is forbidden, the
+// cluster does not answer) with the reason, Unknown when it cannot be
+// judged, else kstatus's status with the message and the object's
+// conditions.
 func liveState(ctx context.Context, c client.Client, o *unstructured.Unstructured, rules []plan.Readiness) (ObjectState, bool) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(o.GroupVersionKind())
@@ -916,7 +892,7 @@ func liveState(ctx context.Context, c client.Client, o *unstructured.Unstructure
 		if apierrors.IsNotFound(err) {
 			return ObjectState{Object: subject(o), Status: "Missing"}, false
 		}
-		return ObjectState{Object: subject(o), Status: "Unknown", Message: err.Error()}, false
+		return ObjectState{Object: subject(o), Status: "Unreadable", Message: readError(o, err)}, false
 	}
 	st := ObjectState{Object: subject(o), Conditions: conditions(live)}
 	res, rule, err := evaluate(ctx, live, rules)
@@ -930,11 +906,17 @@ func liveState(ctx context.Context, c client.Client, o *unstructured.Unstructure
 		if rule != "" && st.Message == "" {
 			st.Message = "readiness rule not met: " + rule
 		}
-		if why := cause(ctx, c, live); why != "" {
-			st.Message = strings.TrimPrefix(st.Message+", "+why, ", ")
-		}
+		st.Causes = causes(ctx, c, live)
 	}
 	return st, false
+}
+
+// readError says, on one line, why o could not be read.
+func readError(o *unstructured.Unstructured, err error) string {
+	if meta.IsNoMatchError(err) {
+		return "the cluster does not serve " + o.GetAPIVersion() + " " + o.GetKind()
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // evaluate computes an object's readiness by the rule for its kind, or
@@ -979,21 +961,37 @@ func conditions(u *unstructured.Unstructured) []string {
 	return out
 }
 
-// describe says which objects are not ready, or repeats the wait error.
+// describe says which objects are not ready, or repeats the wait error:
+// on one line, each object with its status, message and conditions, then
+// a line per cause (see ObjectState.Describe).
 func describe(states []ObjectState, err error) string {
 	if len(states) == 0 {
 		return strings.Join(strings.Fields(err.Error()), " ")
 	}
-	var parts []string
+	var parts, causes []string
 	for _, s := range states {
-		p := s.Object + " " + s.Status
-		if s.Message != "" {
-			p += ": " + s.Message
-		}
-		if len(s.Conditions) > 0 {
-			p += " (" + strings.Join(s.Conditions, ", ") + ")"
-		}
-		parts = append(parts, p)
+		lines := s.Describe()
+		parts = append(parts, lines[0])
+		causes = append(causes, lines[1:]...)
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(append([]string{strings.Join(parts, "; ")}, causes...), "\n")
+}
+
+// Describe describes s in lines: the object, its status, message and
+// conditions ("Deployment/ns/web InProgress: Available: 0/1
+// (Available=False MinimumReplicasUnavailable)"), then a line per cause
+// ("Deployment/ns/web: FailedScheduling: 0/1 nodes are available: ...").
+func (s ObjectState) Describe() []string {
+	first := s.Object + " " + s.Status
+	if s.Message != "" {
+		first += ": " + s.Message
+	}
+	if len(s.Conditions) > 0 {
+		first += " (" + strings.Join(s.Conditions, ", ") + ")"
+	}
+	out := []string{first}
+	for _, c := range s.Causes {
+		out = append(out, s.Object+": "+c)
+	}
+	return out
 }

@@ -206,7 +206,7 @@ func TestNotReadyStates(t *testing.T) {
 		{name: "missing", obj: cm("gone", nil),
 			want: []ObjectState{{Object: "ConfigMap/ns/gone", Status: "Missing"}}},
 		{name: "server unreachable", obj: cm("cut", nil),
-			want: []ObjectState{{Object: "ConfigMap/ns/cut", Status: "Unknown", Message: unreachable.Error()}}},
+			want: []ObjectState{{Object: "ConfigMap/ns/cut", Status: "Unreadable", Message: unreachable.Error()}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -145,9 +145,25 @@ func TestDeployInterruptedRecords(t *testing.T) {
 		batch("second", 200, stuck, bundle("two", "apps", configMap(t, "two"))),
 		batch("third", 300, bundle("three", "apps", configMap(t, "three"))))
 	dctx, cancel := context.WithCancel(ctx)
+	twoDone := make(chan struct{})
+	go func() {
+		// Cancel once bundle two is done and stuck's ConfigMap applied.
+		<-twoDone
+		for {
+			if u, err := k.lookup(ctx, "v1", "ConfigMap", "apps", "waiting"); err == nil && u != nil {
+				cancel()
+				return
+			}
+			select {
+			case <-dctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
 	_, events, err := deployPlan(dctx, t, p, Options{OnEvent: func(e Event) {
 		if e.Type == "done" && e.Bundle == "two" {
-			cancel()
+			close(twoDone)
 		}
 	}})
 	if !errors.Is(err, context.Canceled) {

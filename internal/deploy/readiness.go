@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/fluxcd/pkg/runtime/cel"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -61,48 +64,178 @@ func statusReaders(rules []plan.Readiness) ([]func(meta.RESTMapper) engine.Statu
 // maxCause is the longest cause a not-ready report quotes, in runes.
 const maxCause = 300
 
-// cause explains, when the API server knows, why a workload is not
-// ready: the message of its ReplicaFailure condition (a Deployment's,
-// copied from its newest ReplicaSet, saying why pods could not be created,
-// such as an admission webhook refusing them), else the newest Warning
-// event about the object (a StatefulSet's or DaemonSet's FailedCreate, a
-// Job's BackoffLimitExceeded). It is one line, prefixed with the reason,
-// at most maxCause runes; "" when there is nothing to say or the events
-// cannot be read.
-func cause(ctx context.Context, c client.Client, live *unstructured.Unstructured) string {
-	raw, _, _ := unstructured.NestedSlice(live.Object, "status", "conditions")
-	for _, rc := range raw {
-		m, _ := rc.(map[string]any)
-		if m["type"] == "ReplicaFailure" && m["status"] == "True" {
-			if msg, _ := m["message"].(string); msg != "" {
-				reason, _ := m["reason"].(string)
-				return oneLine(reason, msg)
-			}
+// maxCauses bounds the causes a not-ready report gives per object.
+const maxCauses = 6
+
+// maxPods bounds the pods of a workload whose events are read.
+const maxPods = 20
+
+// badWhenTrue are the condition types that say something is wrong when
+// their status is True; any other condition does when it is False.
+var badWhenTrue = map[string]bool{"ReplicaFailure": true, "Failed": true, "Stalled": true, "Degraded": true}
+
+// causes explains, as far as the API server knows, why a workload is not
+// ready, one line each ("reason: message", at most maxCause runes), at
+// most maxCauses lines, without repeating a message:
+//
+//   - the messages of its conditions that say something is wrong (one of
+//     badWhenTrue that is True, first, any other that is False), the most
+//     recent first: a Deployment's ReplicaFailure, copied from its newest
+//     ReplicaSet and saying why pods could not be created (an admission
+//     webhook refusing them), then its Available=False;
+//   - the Warning events about it, newest first: a StatefulSet's or
+//     DaemonSet's FailedCreate, a Job's BackoffLimitExceeded;
+//   - for a workload with a pod selector, the Warning events about its
+//     pods, newest first, each naming a pod (FailedScheduling), or, when
+//     there are none, the unmet conditions of the pods (Unschedulable).
+//
+// A cause whose events cannot be read is left out.
+func causes(ctx context.Context, c client.Client, live *unstructured.Unstructured) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(line, msg string) {
+		key := strings.Join(strings.Fields(msg), " ")
+		if len(out) < maxCauses && key != "" && !seen[key] {
+			seen[key] = true
+			out = append(out, line)
 		}
 	}
-	if live.GetNamespace() == "" {
-		return ""
+	for _, cd := range badConditions(live.Object) {
+		add(oneLine(cd.what, cd.message), cd.message)
 	}
-	events := &corev1.EventList{}
-	err := c.List(ctx, events, client.InNamespace(live.GetNamespace()), client.MatchingFields{
+	if live.GetNamespace() == "" {
+		return out
+	}
+	for _, e := range warnings(ctx, c, live.GetNamespace(), client.MatchingFields{
 		"involvedObject.kind": live.GetKind(),
 		"involvedObject.name": live.GetName(),
 		"involvedObject.uid":  string(live.GetUID()),
-	})
-	if err != nil {
-		return ""
+		"type":                corev1.EventTypeWarning,
+	}) {
+		add(oneLine(e.Reason, e.Message), e.Message)
 	}
-	var newest *corev1.Event
-	for i := range events.Items {
-		e := &events.Items[i]
-		if e.Type == corev1.EventTypeWarning && (newest == nil || eventTime(e).After(eventTime(newest))) {
-			newest = e
+	pods := podsOf(ctx, c, live)
+	if len(pods) == 0 {
+		return out
+	}
+	named := map[string]bool{}
+	for _, p := range pods {
+		named[p.GetName()] = true
+	}
+	found := false
+	for _, e := range warnings(ctx, c, live.GetNamespace(), client.MatchingFields{"involvedObject.kind": "Pod", "type": corev1.EventTypeWarning}) {
+		if named[e.InvolvedObject.Name] {
+			found = true
+			add(withPod(oneLine(e.Reason, e.Message), e.InvolvedObject.Name), e.Message)
 		}
 	}
-	if newest == nil {
-		return ""
+	if found {
+		return out
 	}
-	return oneLine(newest.Reason, newest.Message)
+	for _, p := range pods {
+		for _, cd := range badConditions(p.Object) {
+			add(withPod(oneLine(cd.what, cd.message), p.GetName()), cd.message)
+		}
+	}
+	return out
+}
+
+// withPod names the pod a cause is about.
+func withPod(line, pod string) string {
+	return line + " (pod " + pod + ")"
+}
+
+// badCondition is a condition that says something is wrong.
+type badCondition struct {
+	// what is "Type=Status Reason".
+	what, message string
+	// failure is set for a condition of badWhenTrue.
+	failure bool
+	at      string
+}
+
+// badConditions returns the conditions of obj that say something is
+// wrong and have a message: those of badWhenTrue first, then the others,
+// each the most recent transition first.
+func badConditions(obj map[string]any) []badCondition {
+	raw, _, _ := unstructured.NestedSlice(obj, "status", "conditions")
+	var out []badCondition
+	for _, rc := range raw {
+		m, _ := rc.(map[string]any)
+		typ, _ := m["type"].(string)
+		st, _ := m["status"].(string)
+		msg, _ := m["message"].(string)
+		if msg == "" || badWhenTrue[typ] != (st == "True") {
+			continue
+		}
+		what := typ + "=" + st
+		if r, _ := m["reason"].(string); r != "" {
+			what += " " + r
+		}
+		at, _ := m["lastTransitionTime"].(string)
+		out = append(out, badCondition{what: what, message: msg, failure: badWhenTrue[typ], at: at})
+	}
+	slices.SortStableFunc(out, func(a, b badCondition) int {
+		if a.failure != b.failure {
+			if a.failure {
+				return -1
+			}
+			return 1
+		}
+		// RFC 3339 times in UTC sort as strings.
+		return strings.Compare(b.at, a.at)
+	})
+	return out
+}
+
+// warnings lists the Warning events of namespace that match fields (which
+// ask for Warning events), newest first; none when they cannot be read.
+func warnings(ctx context.Context, c client.Client, namespace string, fields client.MatchingFields) []corev1.Event {
+	events := &corev1.EventList{}
+	if err := c.List(ctx, events, client.InNamespace(namespace), fields); err != nil {
+		return nil
+	}
+	out := slices.DeleteFunc(events.Items, func(e corev1.Event) bool { return e.Type != corev1.EventTypeWarning })
+	slices.SortStableFunc(out, func(a, b corev1.Event) int { return eventTime(&b).Compare(eventTime(&a)) })
+	return out
+}
+
+// podsOf returns up to maxPods pods that live's pod selector
+// (spec.selector of a Deployment, StatefulSet, DaemonSet, ReplicaSet or
+// Job) selects and that are not running, by name; none when live has no
+// selector or the pods cannot be read.
+func podsOf(ctx context.Context, c client.Client, live *unstructured.Unstructured) []*unstructured.Unstructured {
+	raw, ok, _ := unstructured.NestedMap(live.Object, "spec", "selector")
+	if !ok {
+		return nil
+	}
+	var ls metav1.LabelSelector
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&ls)
+	if err != nil || sel.Empty() {
+		return nil
+	}
+	pods := &unstructured.UnstructuredList{}
+	pods.SetAPIVersion("v1")
+	pods.SetKind("PodList")
+	if err := c.List(ctx, pods, client.InNamespace(live.GetNamespace()), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil
+	}
+	var out []*unstructured.Unstructured
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if phase, _, _ := unstructured.NestedString(p.Object, "status", "phase"); phase == "Running" || phase == "Succeeded" {
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
+	if len(out) > maxPods {
+		out = out[:maxPods]
+	}
+	return out
 }
 
 // eventTime is when an event last happened.

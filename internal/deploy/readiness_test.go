@@ -2,17 +2,22 @@ package deploy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"wookie.dev/wookie/internal/plan"
 )
 
-// A workload that is not ready because its pods cannot be created says
-// why: a Deployment the message of its ReplicaFailure condition, a
-// StatefulSet its newest Warning event, each on one line after the
-// reason. Here a ResourceQuota allowing no pods refuses them, as an
-// admission webhook that nothing serves would.
+// A workload that is not ready says why, a line per cause, each line
+// naming cluster, batch, bundle and object: the messages of its conditions
+// that are not met, the ReplicaFailure of a Deployment, the Warning events
+// of a StatefulSet (FailedCreate) and of the workload's pods
+// (FailedScheduling). Here a ResourceQuota allowing no pods refuses them,
+// as an admission webhook that nothing serves would, and a nodeSelector
+// that no Node matches leaves the pods of another unscheduled.
 func TestNotReadyCause(t *testing.T) {
 	t.Parallel()
 	k := startCluster(t, "cause")
@@ -22,38 +27,58 @@ func TestNotReadyCause(t *testing.T) {
 spec: {replicas: 1, serviceName: db, selector: {matchLabels: {app: db}},
 template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: registry.invalid/db:1}]}}}}`)
 	tests := []struct {
-		name   string
-		object string
-		obj    func() map[string]any
+		name      string
+		namespace string
+		object    string
+		obj       plan.Object
+		// want are the words of the cause lines, each found in one line.
+		want [][]string
 	}{
-		{"deployment", "Deployment/quota/web", func() map[string]any { return deployment(t, "web", 1, false) }},
-		{"statefulset", "StatefulSet/quota/db", func() map[string]any { return set }},
+		{"deployment", "quota", "Deployment/quota/web", deployment(t, "web", 1, false), [][]string{
+			// "exceeded quota: no-pods", or "status unknown for quota:
+			// no-pods" before the quota controller has counted.
+			{"FailedCreate: ", "quota: no-pods"},
+			{"Available=False", "Deployment does not have minimum availability"},
+		}},
+		{"statefulset", "quota", "StatefulSet/quota/db", set, [][]string{{"FailedCreate: ", "quota: no-pods"}}},
+		{"unschedulable", "free", "Deployment/free/stuck", deployment(t, "stuck", 1, true), [][]string{
+			{"FailedScheduling: ", "node(s) didn't match Pod's node affinity/selector", "(pod stuck-"},
+			{"Available=False", "Deployment does not have minimum availability"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := bundle(tt.name, "quota", tt.obj())
+			b := bundle(tt.name, tt.namespace, tt.obj)
 			b.Timeout = "5s"
-			p := k.newPlan(t,
-				batch("quota", 0, bundle("quota-"+tt.name, "quota", quota)),
-				batch("apps", 10, b),
-			)
-			_, _, err := deployPlan(ctx, t, p, Options{})
+			batches := []plan.Batch{batch("apps", 10, b)}
+			if tt.namespace == "quota" {
+				batches = append([]plan.Batch{batch("quota", 0, bundle("quota-"+tt.name, "quota", quota))}, batches...)
+			}
+			_, events, err := deployPlan(ctx, t, k.newPlan(t, batches...), Options{})
 			if err == nil {
 				t.Fatal("deploy succeeded, want a timeout")
 			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("the report is not one line:\n%s", msg)
+			lines := strings.Split(err.Error(), "\n")
+			head := "cluster " + clusterName + ": batch apps: bundle " + tt.name + ": "
+			if !strings.HasPrefix(lines[0], head+"not ready after ") || !strings.Contains(lines[0], tt.object+" ") {
+				t.Errorf("first line: %s", lines[0])
 			}
-			_, after, ok := strings.Cut(msg, tt.object+" ")
-			if !ok {
-				t.Fatalf("the report names no %s: %s", tt.object, msg)
+			var causes []string
+			for _, l := range lines[1:] {
+				c, ok := strings.CutPrefix(l, head+tt.object+": ")
+				if !ok {
+					t.Errorf("a line that names no cluster, batch, bundle and object: %s", l)
+				}
+				causes = append(causes, c)
 			}
-			// "exceeded quota: no-pods", or "status unknown for quota:
-			// no-pods" before the quota controller has counted.
-			got := []bool{strings.Contains(after, "FailedCreate: "), strings.Contains(after, "quota: no-pods")}
-			if diff := cmp.Diff([]bool{true, true}, got); diff != "" {
-				t.Errorf("the report lacks the cause (FailedCreate, quota: no-pods) (-want +got):\n%s\n%s", diff, msg)
+			for _, words := range tt.want {
+				if !slices.ContainsFunc(causes, func(c string) bool { return len(containsAll(c, words...)) == 0 }) {
+					t.Errorf("no cause line with %q in:\n%s", words, err)
+				}
+			}
+			i := eventIndex(events, "failed", tt.name)
+			if i < 0 || len(events[i].NotReady) != 1 || !slices.Equal(events[i].NotReady[0].Causes, causes) {
+				t.Errorf("the failed event lacks the causes %q: %+v", causes, events)
 			}
 		})
 	}

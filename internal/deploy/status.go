@@ -14,15 +14,26 @@ type BundleStatus struct {
 	Batch   string `json:"batch"`
 	Bundle  string `json:"bundle"`
 	Objects int    `json:"objects"`
-	Present int    `json:"present"`
-	Ready   int    `json:"ready"`
-	// State is Ready, NotReady or Missing (some object does not exist).
-	State    string        `json:"state"`
+	// Present counts the objects that exist, Ready those that are ready,
+	// and Unreadable those whose state could not be read.
+	Present    int `json:"present"`
+	Ready      int `json:"ready"`
+	Unreadable int `json:"unreadable,omitempty"`
+	// State is Missing when some object does not exist, else Unreadable
+	// when some object could not be read, else NotReady when some object
+	// is not ready, else Ready.
+	State string `json:"state"`
+	// NotReady are the objects that are not known to be ready, in apply
+	// order: Status is Missing, Unreadable (Message says why), or the
+	// readiness of the object.
 	NotReady []ObjectState `json:"notReady,omitempty"`
 }
 
 // Status reads every object of r, rendered from p, from the live clusters
-// and reports per bundle whether its objects exist and are ready.
+// and reports per bundle whether its objects exist and are ready, judged
+// as deploy judges them (kstatus and the bundle's readiness rules). An
+// object that cannot be read is neither present nor ready: it is
+// Unreadable, with the reason.
 //
 // The inputs of a cluster are read once from the live clusters they come
 // from, without waiting; an input without a value keeps its reference and
@@ -48,12 +59,18 @@ func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 			for _, u := range b.Bundles {
 				meta, err := d.meta(&u)
 				if err != nil {
-					return nil, err
+					return nil, inCluster(pc.Name, err)
 				}
 				st := BundleStatus{Cluster: pc.Name, Batch: b.Name, Bundle: u.Name, Objects: len(u.Objects)}
+				missing := 0
 				for _, o := range u.Objects {
 					os, ready := liveState(ctx, c.client, o.Unstructured, withJobRule(meta.readiness))
-					if os.Status != "Missing" {
+					switch os.Status {
+					case "Missing":
+						missing++
+					case "Unreadable":
+						st.Unreadable++
+					default:
 						st.Present++
 					}
 					if ready {
@@ -63,8 +80,10 @@ func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 					}
 				}
 				switch {
-				case st.Present < st.Objects:
+				case missing > 0:
 					st.State = "Missing"
+				case st.Unreadable > 0:
+					st.State = "Unreadable"
 				case st.Ready < st.Objects:
 					st.State = "NotReady"
 				default:

@@ -450,7 +450,7 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 		w.out.Objects = append(w.out.Objects, w.crds...)
 	}
 	if co.HooksApplied > 0 || co.HooksDropped > 0 {
-		w.warnings = append(w.warnings, fmt.Sprintf("bundle %s: chart %s has Helm hooks: %d applied as ordinary objects (pre-install/pre-upgrade before the bundle's objects, post-install/post-upgrade after, by weight), %d test, delete or rollback hooks dropped", u.Name, u.Chart.Name, co.HooksApplied, co.HooksDropped))
+		w.warnings = append(w.warnings, fmt.Sprintf("bundle %s: chart %s has Helm hooks: %d kept, which wookie deploy runs as Helm does (pre-install/pre-upgrade before the bundle's objects, post-install/post-upgrade after, by weight) and rendered output lists as ordinary objects; %d test, delete or rollback hooks dropped", u.Name, u.Chart.Name, co.HooksApplied, co.HooksDropped))
 	}
 	if len(co.Lookups) > 0 && opts.Lookup == nil && !opts.LookupLater {
 		w.warnings = append(w.warnings, lookupWarning(u.Name, u.Chart.Name, co.Lookups))
