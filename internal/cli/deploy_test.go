@@ -72,7 +72,7 @@ charts: istio: {
 	}
 
 	// A dry run the server rejects changes nothing.
-	write(`clusters: test: batches: services: bundles: bad: {namespace: "wookie", manifests: [{apiVersion: "v1", kind: "Service", metadata: name: "bad", spec: ports: [{port: 999999}]}]}
+	write(`clusters: test: batches: services: bundles: bad: {namespace: "wookie", manifests: bad: [{apiVersion: "v1", kind: "Service", metadata: name: "bad", spec: ports: [{port: 999999}]}]}
 `)
 	code, _, stderr = run(t, "deploy", "--dry-run=server")
 	if code != 1 || !strings.Contains(stderr, "bundle bad") || !strings.Contains(stderr, "999999") {
@@ -83,7 +83,7 @@ charts: istio: {
 	}
 
 	// Prune: a bundle leaves the Plan.
-	write(`clusters: test: batches: services: bundles: extra: {namespace: "wookie", manifests: [{apiVersion: "v1", kind: "ConfigMap", metadata: name: "extra", data: a: "1"}]}
+	write(`clusters: test: batches: services: bundles: extra: {namespace: "wookie", manifests: extra: [{apiVersion: "v1", kind: "ConfigMap", metadata: name: "extra", data: a: "1"}]}
 `)
 	if code, _, stderr := run(t, "deploy"); code != 0 {
 		t.Fatalf("deploy with extra: %s", stderr)

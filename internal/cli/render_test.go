@@ -203,8 +203,8 @@ func TestRenderFromHTTPRepository(t *testing.T) {
 	operators: bundles: "pxc-operator": {namespace: "pxc", chart: {repo: "`+repo.URL+`", name: "pxc-operator", version: "1.20.0"}}
 	services: bundles: db: {
 		namespace: "pxc"
-		dependsOn: ["pxc-operator"]
-		manifests: [{apiVersion: "pxc.percona.com/v1", kind: "PerconaXtraDBCluster", metadata: name: "db", spec: crVersion: "1.20.0"}]
+		dependsOn: db: ["pxc-operator"]
+		manifests: db: [{apiVersion: "pxc.percona.com/v1", kind: "PerconaXtraDBCluster", metadata: name: "db", spec: crVersion: "1.20.0"}]
 	}
 }
 `)

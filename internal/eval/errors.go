@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ func formatErrorIn(err error, root cue.Value) error {
 	for i := 0; i < len(errs); i++ {
 		e := errs[i]
 		format, args := e.Msg()
+		if strings.HasPrefix(format, "imported and not used") && importFailed(errs, e) {
+			continue // follows from the import that failed
+		}
 		if strings.Contains(format, "errors in empty disjunction") {
 			// The disjuncts' errors follow with the same path.
 			var group []cueerrors.Error
@@ -61,7 +65,7 @@ func formatErrorIn(err error, root cue.Value) error {
 			emit(e.Path(), disjunctionLine(e, group, root))
 			continue
 		}
-		emit(e.Path(), line(e, nil, fmt.Sprintf(format, args...), root))
+		emit(e.Path(), line(e, nil, explain(e, format, args, root), root))
 	}
 	if len(lines) > maxErrors {
 		more := len(lines) - maxErrors
@@ -155,6 +159,10 @@ func line(e cueerrors.Error, more []cueerrors.Error, msg string, root cue.Value)
 			add(p)
 		}
 	}
+	if len(all) == 0 && root.Exists() && len(e.Path()) > 0 {
+		// A structural cycle has no position: the value at its path has.
+		add(bestPos(lookupSegments(root, e.Path())))
+	}
 	slices.SortStableFunc(all, func(a, b token.Pos) int {
 		if c := boolCmp(isEmbedded(a), isEmbedded(b)); c != 0 {
 			return c
@@ -188,30 +196,69 @@ func line(e cueerrors.Error, more []cueerrors.Error, msg string, root cue.Value)
 		b.WriteString(" (also at " + strings.Join(others, ", ") + ")")
 	}
 	b.WriteString(declared)
+	if len(all) > 0 && isDataFile(all[0].Filename()) && root.Exists() && len(e.Path()) > 0 {
+		// YAML and JSON files carry no schema: say what the option is.
+		if doc := firstSentence(docText(lookupSegments(root, e.Path()))); doc != "" {
+			b.WriteString(" — " + doc)
+		}
+	}
 	return b.String()
+}
+
+// isDataFile reports whether a file is YAML or JSON.
+func isDataFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// firstSentence returns the first sentence of a doc comment.
+func firstSentence(doc string) string {
+	if i := strings.Index(doc, ". "); i >= 0 {
+		return doc[:i+1]
+	}
+	return doc
 }
 
 // enclosingUserPos returns the position, in a user file, of the nearest
 // value enclosing path in root, or no position.
 func enclosingUserPos(root cue.Value, path []string) token.Pos {
 	for n := len(path) - 1; n > 0; n-- {
-		var sels []string
-		for _, p := range path[:n] {
-			if _, err := strconv.Atoi(p); err == nil {
-				sels = append(sels, "["+p+"]")
-				continue
-			}
-			sels = append(sels, "."+p)
-		}
-		cp := cue.ParsePath(strings.TrimPrefix(strings.Join(sels, ""), "."))
-		if cp.Err() != nil {
-			return token.NoPos
-		}
-		if p := bestPos(root.LookupPath(cp)); p.IsValid() && !isEmbedded(p) {
+		if p := bestPos(lookupSegments(root, path[:n])); p.IsValid() && !isEmbedded(p) {
 			return p
 		}
 	}
 	return token.NoPos
+}
+
+// lookupSegments looks up the value at an error's path: field names
+// (quoted where they are not identifiers), list indexes, definitions and
+// hidden fields of the wookie package.
+func lookupSegments(root cue.Value, path []string) cue.Value {
+	sels := make([]cue.Selector, 0, len(path))
+	for _, p := range path {
+		switch {
+		case strings.HasPrefix(p, `"`):
+			u, err := strconv.Unquote(p)
+			if err != nil {
+				return cue.Value{}
+			}
+			sels = append(sels, cue.Str(u))
+		case strings.HasPrefix(p, "#") || strings.HasPrefix(p, "_#"):
+			sels = append(sels, cue.Def(p))
+		case strings.HasPrefix(p, "_"):
+			sels = append(sels, cue.Hid(p, ":"+PackageName))
+		default:
+			if n, err := strconv.Atoi(p); err == nil {
+				sels = append(sels, cue.Index(n))
+			} else {
+				sels = append(sels, cue.Str(p))
+			}
+		}
+	}
+	return root.LookupPath(cue.MakePath(sels...))
 }
 
 func boolCmp(a, b bool) int {

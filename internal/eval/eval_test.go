@@ -143,6 +143,18 @@ func evalConfig(t *testing.T, config, wantErr string) *Result {
 	return res
 }
 
+// evalFilesErr evaluates files and returns the error, failing the test
+// when there is none.
+func evalFilesErr(t *testing.T, files [][2]string) error {
+	t.Helper()
+	dir, names := writeFiles(t, files)
+	_, err := Evaluate(Config{Files: names, Dir: dir})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	return err
+}
+
 const base = "targets: \"local-k3d\": enable: true\nprojects: wookie: enable: true\n"
 
 // TestErrors gives every kind of bad input and the exact message it must
@@ -167,11 +179,11 @@ func TestErrors(t *testing.T) {
 	}, {
 		name:  "unknown field",
 		files: [][2]string{{"wookie.cue", base + "projects: wookie: istoi: enable: false\n"}},
-		want:  `wookie.cue:3:19: projects.wookie.istoi: field not allowed`,
+		want:  `wookie.cue:3:19: projects.wookie.istoi: field not allowed (did you mean istio?)`,
 	}, {
 		name:  "unknown target",
 		files: [][2]string{{"wookie.cue", "targets: \"local-k8d\": enable: true\n"}},
-		want:  `wookie.cue:1:10: targets."local-k8d": field not allowed`,
+		want:  `wookie.cue:1:10: targets."local-k8d": field not allowed (did you mean "local-k3d"?)`,
 	}, {
 		name: "conflicting values in two files",
 		files: [][2]string{
@@ -181,18 +193,14 @@ func TestErrors(t *testing.T) {
 		want: `a.cue:3:32: projects.wookie.clusterRole: conflicting values "remote" and "primary" (also at b.yaml:3:18)`,
 	}, {
 		name: "dependsOn cycle",
-		files: [][2]string{{"wookie.cue", base + `clusters: "wookie-local": batches: crds: bundles: "istio-base": dependsOn: ["istiod"]
+		files: [][2]string{{"wookie.cue", base + `clusters: "wookie-local": batches: crds: bundles: "istio-base": dependsOn: mine: ["istiod"]
 clusters: "wookie-local": batches: crds: bundles: istiod: {}
 `}},
 		want: "",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, names := writeFiles(t, tt.files)
-			_, err := Evaluate(Config{Files: names, Dir: dir})
-			if err == nil {
-				t.Fatal("no error")
-			}
+			err := evalFilesErr(t, tt.files)
 			if tt.want == "" {
 				t.Logf("message: %v", err)
 				return
@@ -214,15 +222,15 @@ gitops: fleet: namespace: "fleet-local"
 clusters: "wookie-local": gitops: fleet: clusterName: "local"
 clusters: "wookie-local": batches: services: bundles: db: {
 	namespace: "wookie"
-	manifests: [{apiVersion: "example.org/v1", kind: "Database", metadata: name: "db"}]
+	manifests: db: [{apiVersion: "example.org/v1", kind: "Database", metadata: name: "db"}]
 	wait:    false
 	timeout: "90s"
 	prune:   true
-	readiness: [{apiVersion: "example.org/v1", kind: "Database", current: "status.state == 'ready'"}]
+	readiness: db: [{apiVersion: "example.org/v1", kind: "Database", current: "status.state == 'ready'"}]
 	resourceScopes: "Database.example.org": "Namespaced"
-	checks: skip: [{rule: "namespace", name: "db", reason: "made by the platform team"}]
+	checks: skip: db: [{rule: "namespace", name: "db", reason: "made by the platform team"}]
 }
-clusters: "wookie-local": provides: namespaces: ["monitoring"]
+clusters: "wookie-local": provides: namespaces: platform: ["monitoring"]
 `}})
 	res, err := Evaluate(Config{Dir: dir, Files: []string{filepath.Join(dir, names[0])}})
 	if err != nil {

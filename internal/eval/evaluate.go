@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -126,13 +127,36 @@ type cueCluster struct {
 	Context     string                      `json:"context"`
 	Kubeconfig  string                      `json:"kubeconfig,omitempty"`
 	KubeVersion string                      `json:"kubeVersion"`
-	K3d         *plan.K3dCluster            `json:"k3d,omitempty"`
+	K3d         *cueK3d                     `json:"k3d,omitempty"`
 	Mesh        *cueMesh                    `json:"mesh,omitempty"`
 	GitOps      *plan.ClusterGitOps         `json:"gitops,omitempty"`
-	Provides    *plan.Provides              `json:"provides,omitempty"`
-	DependsOn   []string                    `json:"dependsOn,omitempty"`
+	Provides    *cueProvides                `json:"provides,omitempty"`
+	DependsOn   listOf[string]              `json:"dependsOn"`
 	Inputs      map[string]plan.InputSource `json:"inputs,omitempty"`
 	Batches     map[string]cueBatch         `json:"batches"`
+}
+
+type cueK3d struct {
+	Name           string               `json:"name"`
+	Servers        int                  `json:"servers"`
+	Agents         int                  `json:"agents"`
+	Image          string               `json:"image"`
+	Network        string               `json:"network,omitempty"`
+	APIPort        int                  `json:"apiPort"`
+	Ports          listOf[plan.K3dPort] `json:"ports"`
+	DisableTraefik bool                 `json:"disableTraefik"`
+	K3sArgs        listOf[plan.K3sArg]  `json:"k3sArgs"`
+	Registries     *cueRegistries       `json:"registries,omitempty"`
+}
+
+type cueRegistries struct {
+	Use    listOf[string] `json:"use"`
+	Config string         `json:"config,omitempty"`
+}
+
+type cueProvides struct {
+	Namespaces listOf[string]    `json:"namespaces"`
+	Kinds      map[string]string `json:"kinds,omitempty"`
 }
 
 // cueMesh is a cluster's place in a multi-cluster mesh. It stays in CUE,
@@ -152,22 +176,24 @@ type cueBatch struct {
 }
 
 type cueBundle struct {
-	Enabled           bool                    `json:"enabled"`
-	Namespace         string                  `json:"namespace"`
-	Chart             *plan.Chart             `json:"chart,omitempty"`
-	Manifests         []plan.Object           `json:"manifests,omitempty"`
-	Generate          *plan.Generate          `json:"generate,omitempty"`
-	Sensitive         bool                    `json:"sensitive"`
-	DependsOn         []string                `json:"dependsOn"`
-	Labels            map[string]string       `json:"labels"`
-	CRDs              string                  `json:"crds"`
-	Scopes            map[string]string       `json:"resourceScopes"`
-	Wait              bool                    `json:"wait"`
-	Timeout           string                  `json:"timeout,omitempty"`
-	Readiness         []plan.Readiness        `json:"readiness"`
-	Prune             bool                    `json:"prune"`
-	IgnoreDifferences []plan.IgnoreDifference `json:"ignoreDifferences"`
-	Checks            plan.Checks             `json:"checks"`
+	Enabled           bool                          `json:"enabled"`
+	Namespace         string                        `json:"namespace"`
+	Chart             *plan.Chart                   `json:"chart,omitempty"`
+	Manifests         listOf[plan.Object]           `json:"manifests"`
+	Generate          *plan.Generate                `json:"generate,omitempty"`
+	Sensitive         bool                          `json:"sensitive"`
+	DependsOn         listOf[string]                `json:"dependsOn"`
+	Labels            map[string]string             `json:"labels"`
+	CRDs              string                        `json:"crds"`
+	Scopes            map[string]string             `json:"resourceScopes"`
+	Wait              bool                          `json:"wait"`
+	Timeout           string                        `json:"timeout,omitempty"`
+	Readiness         listOf[plan.Readiness]        `json:"readiness"`
+	Prune             bool                          `json:"prune"`
+	IgnoreDifferences listOf[plan.IgnoreDifference] `json:"ignoreDifferences"`
+	Checks            struct {
+		Skip listOf[plan.CheckSkip] `json:"skip"`
+	} `json:"checks"`
 }
 
 // waitOf is the Plan's form of a bundle's wait: nil for the default, true.
@@ -180,11 +206,11 @@ func waitOf(wait bool) *bool {
 
 // checksOf is the Plan's form of a bundle's checks: nil when it skips
 // nothing.
-func checksOf(c plan.Checks) *plan.Checks {
-	if len(c.Skip) == 0 {
+func checksOf(skip []plan.CheckSkip) *plan.Checks {
+	if len(skip) == 0 {
 		return nil
 	}
-	return &c
+	return &plan.Checks{Skip: skip}
 }
 
 // nilIfEmpty returns nil for an empty slice, so the Plan leaves it out.
@@ -198,12 +224,20 @@ func nilIfEmpty[T any](s []T) []T {
 // bundleKey identifies a bundle of a cluster.
 type bundleKey struct{ cluster, bundle string }
 
+// bundleSource is where a bundle of the Plan comes from: its CUE value,
+// and for each of its list options the origin of every item.
+type bundleSource struct {
+	value cue.Value
+	lists map[string][]itemOrigin
+}
+
 // toPlan converts the evaluated clusters into a Plan (not yet normalized).
 // Disabled bundles are left out, and dependencies on them dropped with a
-// note. It also returns each bundle's CUE value, for positions in errors.
-func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) {
+// note. It also returns where each bundle comes from, for positions in
+// errors.
+func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]bundleSource, error) {
 	p := &plan.Plan{APIVersion: plan.APIVersion, Kind: plan.Kind, Clusters: []plan.Cluster{}}
-	where := map[bundleKey]cue.Value{}
+	where := map[bundleKey]bundleSource{}
 	var notes []string
 	var problems []error
 	err := eachField(v.LookupPath(cue.ParsePath("clusters")), func(name string, cv cue.Value) error {
@@ -223,17 +257,67 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 		if err := dec.Decode(&cc); err != nil {
 			return fmt.Errorf("clusters.%s: %w", name, err)
 		}
+		// names reports the bad definition names of one list option, at
+		// the option's position.
+		names := func(at func() cue.Value, bad []string) {
+			if len(bad) == 0 {
+				return
+			}
+			prefix := ""
+			if pos := bestPos(at()); pos.IsValid() {
+				prefix = posString(pos) + ": "
+			}
+			for _, b := range bad {
+				problems = append(problems, errors.New(prefix+b))
+			}
+		}
+		// clusterPath returns the value and path of a list option of the
+		// cluster.
+		clusterPath := func(sels ...string) (func() cue.Value, func() string) {
+			path := cue.MakePath(cue.Str("clusters"), cue.Str(name))
+			for _, s := range sels {
+				path = cue.MakePath(append(path.Selectors(), cue.Str(s))...)
+			}
+			return func() cue.Value { return v.LookupPath(path) }, path.String
+		}
 		c := plan.Cluster{
 			Name:        cc.Name,
 			Target:      cc.Target,
 			Context:     cc.Context,
 			Kubeconfig:  cc.Kubeconfig,
 			KubeVersion: cc.KubeVersion,
-			K3d:         cc.K3d,
 			GitOps:      cc.GitOps,
-			Provides:    cc.Provides,
-			DependsOn:   cc.DependsOn,
+			DependsOn:   mergeSet(cc.DependsOn),
 			Batches:     []plan.Batch{},
+		}
+		at, path := clusterPath("dependsOn")
+		names(at, cc.DependsOn.badDefinitionNames(path))
+		if k := cc.K3d; k != nil {
+			c.K3d = &plan.K3dCluster{
+				Name:           k.Name,
+				Servers:        k.Servers,
+				Agents:         k.Agents,
+				Image:          k.Image,
+				Network:        k.Network,
+				APIPort:        k.APIPort,
+				DisableTraefik: k.DisableTraefik,
+			}
+			c.K3d.Ports, _ = k.Ports.merge()
+			c.K3d.K3sArgs, _ = k.K3sArgs.merge()
+			at, path := clusterPath("k3d", "ports")
+			names(at, k.Ports.badDefinitionNames(path))
+			at, path = clusterPath("k3d", "k3sArgs")
+			names(at, k.K3sArgs.badDefinitionNames(path))
+			if r := k.Registries; r != nil {
+				c.K3d.Registries = &plan.K3dRegistries{Use: mergeSet(r.Use), Config: r.Config}
+				at, path := clusterPath("k3d", "registries", "use")
+				names(at, r.Use.badDefinitionNames(path))
+			}
+		}
+		if pr := cc.Provides; pr != nil {
+			c.Provides = &plan.Provides{Namespaces: mergeSet(pr.Namespaces), Kinds: pr.Kinds}
+			at, path := clusterPath("provides", "namespaces")
+			names(at, pr.Namespaces.badDefinitionNames(path))
 		}
 		for _, in := range sortedKeys(cc.Inputs) {
 			c.Inputs = append(c.Inputs, plan.Input{Name: in, From: cc.Inputs[in]})
@@ -254,9 +338,30 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 				if !bb.Enabled {
 					continue
 				}
-				where[bundleKey{name, bn}] = cv.LookupPath(cue.MakePath(cue.Str("batches"), cue.Str(bname), cue.Str("bundles"), cue.Str(bn)))
+				src := bundleSource{
+					value: cv.LookupPath(cue.MakePath(cue.Str("batches"), cue.Str(bname), cue.Str("bundles"), cue.Str(bn))),
+					lists: map[string][]itemOrigin{},
+				}
+				where[bundleKey{name, bn}] = src
+				bundlePath := func(opt string) func() string {
+					return func() string {
+						return "clusters." + selector(name) + ".batches." + selector(bname) + ".bundles." + selector(bn) + "." + opt
+					}
+				}
+				for _, o := range []struct {
+					opt string
+					bad []string
+				}{
+					{"checks.skip", bb.Checks.Skip.badDefinitionNames(bundlePath("checks.skip"))},
+					{"dependsOn", bb.DependsOn.badDefinitionNames(bundlePath("dependsOn"))},
+					{"ignoreDifferences", bb.IgnoreDifferences.badDefinitionNames(bundlePath("ignoreDifferences"))},
+					{"manifests", bb.Manifests.badDefinitionNames(bundlePath("manifests"))},
+					{"readiness", bb.Readiness.badDefinitionNames(bundlePath("readiness"))},
+				} {
+					names(func() cue.Value { return src.value.LookupPath(cue.ParsePath(o.opt)) }, o.bad)
+				}
 				var deps []string
-				for _, d := range bb.DependsOn {
+				for _, d := range mergeSet(bb.DependsOn) {
 					if disabled[d] {
 						notes = append(notes, fmt.Sprintf("cluster %s: bundle %s: dependsOn %s, which is disabled: dependency dropped", name, bn, d))
 						continue
@@ -267,11 +372,19 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 				if len(labels) == 0 {
 					labels = nil
 				}
+				manifests, from := bb.Manifests.merge()
+				src.lists["manifests"] = from
+				readiness, from := bb.Readiness.merge()
+				src.lists["readiness"] = from
+				ignore, from := bb.IgnoreDifferences.merge()
+				src.lists["ignoreDifferences"] = from
+				skip, from := bb.Checks.Skip.merge()
+				src.lists["checks.skip"] = from
 				batch.Bundles = append(batch.Bundles, plan.Bundle{
 					Name:              bn,
 					Namespace:         bb.Namespace,
 					Chart:             bb.Chart,
-					Manifests:         bb.Manifests,
+					Manifests:         manifests,
 					Generate:          bb.Generate,
 					Sensitive:         bb.Sensitive,
 					DependsOn:         deps,
@@ -280,10 +393,10 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]cue.Value, error) 
 					ResourceScopes:    bb.Scopes,
 					Wait:              waitOf(bb.Wait),
 					Timeout:           bb.Timeout,
-					Readiness:         nilIfEmpty(bb.Readiness),
+					Readiness:         readiness,
 					Prune:             bb.Prune,
-					IgnoreDifferences: nilIfEmpty(bb.IgnoreDifferences),
-					Checks:            checksOf(bb.Checks),
+					IgnoreDifferences: ignore,
+					Checks:            checksOf(skip),
 				})
 			}
 			c.Batches = append(c.Batches, batch)
@@ -325,7 +438,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // locatePlanErrors prefixes each Plan problem with the position in the
 // configuration of the bundle (or the bundle's field) it is about.
-func locatePlanErrors(err error, where map[bundleKey]cue.Value) error {
+func locatePlanErrors(err error, where map[bundleKey]bundleSource) error {
 	var perrs plan.Errors
 	if !errors.As(err, &perrs) {
 		return err
@@ -333,10 +446,10 @@ func locatePlanErrors(err error, where map[bundleKey]cue.Value) error {
 	lines := make([]string, 0, len(perrs))
 	for _, pe := range perrs {
 		line := pe.Error()
-		if bv, ok := where[bundleKey{pe.Cluster, pe.Bundle}]; ok && pe.Bundle != "" {
-			target := bv
+		if src, ok := where[bundleKey{pe.Cluster, pe.Bundle}]; ok && pe.Bundle != "" {
+			target := src.value
 			if pe.Field != "" {
-				if fv := bv.LookupPath(cue.ParsePath(pe.Field)); fv.Exists() {
+				if fv := src.value.LookupPath(cue.ParsePath(src.cuePath(pe.Field))); fv.Exists() {
 					target = fv
 				}
 			}
@@ -347,6 +460,25 @@ func locatePlanErrors(err error, where map[bundleKey]cue.Value) error {
 		lines = append(lines, line)
 	}
 	return errors.New(strings.Join(lines, "\n"))
+}
+
+// cuePath turns the path of a field of the Plan's bundle into the path of
+// the bundle's CUE value: manifests[2] is the item of the definition it
+// comes from, such as manifests.wookie[0].
+func (s bundleSource) cuePath(field string) string {
+	for opt, from := range s.lists {
+		rest, ok := strings.CutPrefix(field, opt+"[")
+		if !ok {
+			continue
+		}
+		n, after, ok := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(n)
+		if !ok || err != nil || i < 0 || i >= len(from) {
+			return opt
+		}
+		return fmt.Sprintf("%s.%s[%d]%s", opt, selector(from[i].def), from[i].index, after)
+	}
+	return field
 }
 
 // bestPos returns the position of v in a user file when it has one there,

@@ -19,7 +19,7 @@ clusters: hub: {target: "test", context: "hub", kubeVersion: "1.31.4"}
 clusters: audit: {target: "test", context: "audit", kubeVersion: "1.31.4"}
 clusters: spoke: {
 	target: "test", context: "spoke", kubeVersion: "1.31.4"
-	dependsOn: ["audit"]
+	dependsOn: spoke: ["audit"]
 	inputs: "hub-address": {
 		cluster: "hub", apiVersion: "v1", kind: "Service", namespace: "istio-system", name: "gw"
 		expression: "status.loadBalancer.ingress[0].ip"
@@ -27,7 +27,7 @@ clusters: spoke: {
 	}
 	batches: services: bundles: app: {
 		namespace: "app"
-		manifests: [{apiVersion: "v1", kind: "ConfigMap", metadata: name: "x", data: url: "https://\((#Input & {name: "hub-address"}).ref):15443"}]
+		manifests: app: [{apiVersion: "v1", kind: "ConfigMap", metadata: name: "x", data: url: "https://\((#Input & {name: "hub-address"}).ref):15443"}]
 	}
 }
 `

@@ -52,8 +52,8 @@ func TestK3dTargets(t *testing.T) {
 	enable: true, clusterName: "dev", servers: 3, agents: 2, image: "rancher/k3s:v1.30.8-k3s1", kubeVersion: "1.30.9"
 	apiPort: 6550, eastWestPort: 15443, disableTraefik: false, dockerNetwork: "lab"
 	ports: https: hostPort: 9443
-	registries: {use: ["k3d-reg:5000"], config: "mirrors: {}"}
-	k3sArgs: [{arg: "--disable=metrics-server"}, {arg: "--x", nodeFilters: ["agent:*"]}]
+	registries: {use: dev: ["k3d-reg:5000"], config: "mirrors: {}"}
+	k3sArgs: dev: [{arg: "--disable=metrics-server"}, {arg: "--x", nodeFilters: ["agent:*"]}]
 }`,
 		want: map[string]cluster{"dev": {
 			Context: "k3d-dev", KubeVersion: "1.30.9", Kinds: withTraefik,
@@ -71,7 +71,7 @@ func TestK3dTargets(t *testing.T) {
 	}, {
 		name: "multi-k3d",
 		config: `targets: "multi-k3d": {
-	enable: true, image: "rancher/k3s:v1.32.1-k3s1", registries: use: ["k3d-reg:5000"]
+	enable: true, image: "rancher/k3s:v1.32.1-k3s1", registries: use: mesh: ["k3d-reg:5000"]
 	clusters: {
 		east: {apiPort: 6550, ports: http: {hostPort: 8080, containerPort: 80}}
 		west: {clusterRole: "remote", network: "net-w", agents: 1, image: "rancher/k3s:v1.31.4-k3s1", eastWestPort: 15443}

@@ -102,14 +102,27 @@ func Load(cfg Config) (cue.Value, []Source, error) {
 			return cue.Value{}, nil, err
 		}
 	}
+	declared := scanModules(lib)
+	if err := checkPrivate(user, declared); err != nil {
+		return cue.Value{}, nil, err
+	}
+	if err := checkTopLevel(user, declared); err != nil {
+		return cue.Value{}, nil, err
+	}
 
 	ctx := cuecontext.New()
 	v := ctx.BuildInstance(inst)
 	if err := v.Err(); err != nil {
-		return cue.Value{}, nil, formatError(optionsFirst(v, err))
+		return cue.Value{}, nil, formatErrorIn(optionsFirst(v, err), v)
+	}
+	if err := checkClusters(v); err != nil {
+		return cue.Value{}, nil, err
 	}
 	if err := v.Validate(); err != nil {
 		return cue.Value{}, nil, formatErrorIn(optionsFirst(v, err), v)
+	}
+	if err := checkCatalog(v); err != nil {
+		return cue.Value{}, nil, err
 	}
 	return v, sources, nil
 }
@@ -120,6 +133,11 @@ func Load(cfg Config) (cue.Value, []Source, error) {
 // to (a target's agents in clusters.<name>.k3d.agents), while the user set
 // it as an option; the copies' problems follow from the option's.
 func optionsFirst(v cue.Value, err error) error {
+	for _, e := range cueerrors.Errors(err) {
+		if len(e.Path()) == 0 {
+			return err // not about a value, such as an import
+		}
+	}
 	var out cueerrors.Error
 	for _, root := range []string{"targets", "projects"} {
 		if e := v.LookupPath(cue.ParsePath(root)).Validate(); e != nil {
@@ -254,7 +272,7 @@ func parseUserFile(dir, name string) (*ast.File, error) {
 	case ".yaml", ".yml":
 		f, err := cueyaml.Extract(name, src)
 		if err != nil {
-			return nil, formatError(err)
+			return nil, yamlSyntaxError(name, src, err)
 		}
 		if err := checkMapping(name, f); err != nil {
 			return nil, err
@@ -263,7 +281,7 @@ func parseUserFile(dir, name string) (*ast.File, error) {
 	case ".json":
 		expr, err := cuejson.Extract(name, src)
 		if err != nil {
-			return nil, formatError(err)
+			return nil, jsonSyntaxError(name, err)
 		}
 		lit, ok := expr.(*ast.StructLit)
 		if !ok {

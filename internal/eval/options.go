@@ -24,6 +24,9 @@ type Option struct {
 	Description string `json:"description,omitempty"`
 	// Optional reports that the option may be left unset.
 	Optional bool `json:"optional,omitempty"`
+	// List reports a list option: its definitions, by name, concatenate
+	// (<name>: [...]; mkBefore, mkAfter and mkForce order or replace them).
+	List bool `json:"list,omitempty"`
 	// Declared lists where the option is declared, as file:line.
 	Declared []string `json:"declared,omitempty"`
 }
@@ -37,8 +40,9 @@ var optionRoots = []struct {
 	{"targets", "#Targets", true},
 	{"projects", "#Projects", true},
 	{"clusters.<name>", "#Cluster", true},
-	{"assertions.<name>", "assertions", false},
-	{"warnings.<name>", "warnings", false},
+	{"gitops", "#GitOps", true},
+	{"assertions.<name>", "#Assertion", true},
+	{"warnings.<name>", "#Warning", true},
 }
 
 const anyKey = "<name>"
@@ -95,6 +99,14 @@ func selector(name string) string {
 func walkOptions(v cue.Value, path string, closed bool, out *[]Option) {
 	if v.IncompleteKind() != cue.StructKind {
 		*out = append(*out, leafOption(v, path, false))
+		return
+	}
+	if isListOption(v) {
+		o := leafOption(v, path, false)
+		o.Type = "[string]: " + typeString(v.LookupPath(cue.MakePath(cue.AnyString)).Syntax(cue.Raw()))
+		o.Default = ""
+		o.List = true
+		*out = append(*out, o)
 		return
 	}
 	pattern := v.LookupPath(cue.MakePath(cue.AnyString))

@@ -35,12 +35,12 @@ targets: many: {enable: true, count: ` + fmt.Sprint(clusters) + `}
 		batch := batches[i*len(batches)/bundles]
 		fmt.Fprintf(&b, "\t\t%s: bundles: \"b%d\": {\n\t\t\tnamespace: \"ns%d\"\n", batch, i, i%7)
 		if i > 0 && batches[(i-1)*len(batches)/bundles] == batch {
-			fmt.Fprintf(&b, "\t\t\tdependsOn: [\"b%d\"]\n", i-1)
+			fmt.Fprintf(&b, "\t\t\tdependsOn: gen: [\"b%d\"]\n", i-1)
 		}
 		if i%2 == 0 {
 			fmt.Fprintf(&b, "\t\t\tchart: {repo: \"https://charts.example.test\", name: \"c%d\", version: \"1.0.%d\", values: {replicas: %d, name: \"b%d\"}}\n", i, i, i%3+1, i)
 		} else {
-			fmt.Fprintf(&b, "\t\t\tmanifests: [{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: \"b%d\", data: key: \"v%d\"}]\n", i, i)
+			fmt.Fprintf(&b, "\t\t\tmanifests: gen: [{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: \"b%d\", data: key: \"v%d\"}]\n", i, i)
 		}
 		b.WriteString("\t\t}\n")
 	}
