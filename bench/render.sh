@@ -8,11 +8,16 @@
 #
 #	RUNS=n      runs per measure (default 20)
 #	TIMER=loop  time with a bash loop even when hyperfine is there
+#	CHARTS=dir  the Helm repository of the published charts
+#	            (default: ../shared/realcharts beside the repository)
 #
-# Everything happens in a temporary directory, removed on exit; the Helm CLI
-# and wookie are built into ${XDG_CACHE_HOME:-$HOME/.cache}/wookie-bench.
-# Network: the Go module proxy (to build helm once) and apt (to install
-# hyperfine, time or jq when missing); the charts are local.
+# The charts are the real ones, Istio's and Percona's as their projects
+# publish them, from the Helm repository in CHARTS, used in place and served
+# on 127.0.0.1 for the run. Everything else happens in a temporary
+# directory, removed on exit; the Helm CLI and wookie are built into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/wookie-bench. Network: the Go module proxy
+# (to build helm once), apt (to install hyperfine, time, jq or python3 when
+# missing) and 127.0.0.1.
 set -euo pipefail
 
 HELM_VERSION=v4.3.1
@@ -23,41 +28,69 @@ RUNS=${RUNS:-20}
 helm=$cache/helm-$HELM_VERSION/helm
 need /usr/bin/time time || { say "render.sh: /usr/bin/time is needed (apt-get install time)"; exit 1; }
 need jq jq || { say "render.sh: jq is needed (apt-get install jq)"; exit 1; }
+need python3 python3 || { say "render.sh: python3 is needed to serve the charts (apt-get install python3)"; exit 1; }
+charts=${CHARTS:-$repo/../shared/realcharts}
+if [ ! -f "$charts/index.yaml" ]; then
+	say "render.sh: no Helm repository at $charts: the published charts (index.yaml and .tgz archives)"
+	say "  are expected in ../shared/realcharts beside the repository, or give CHARTS=dir"
+	exit 1
+fi
+charts=$(cd "$charts" && pwd)
 
 # Both binaries are built the way Helm's Makefile builds its releases:
 # static, stripped, -trimpath.
 mkdir -p "$cache"
 if [ ! -x "$helm" ]; then
 	say "· building helm $HELM_VERSION from the module proxy into $(dirname "$helm")"
-	(cd "$cache" && GOBIN=$(dirname "$helm") CGO_ENABLED=0 go install -trimpath \
+	if ! (cd "$cache" && GOBIN=$(dirname "$helm") CGO_ENABLED=0 go install -trimpath \
 		-ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
-		"helm.sh/helm/v4/cmd/helm@$HELM_VERSION")
+		"helm.sh/helm/v4/cmd/helm@$HELM_VERSION"); then
+		say "render.sh: could not build helm $HELM_VERSION (it comes from the Go module proxy); build it once with"
+		say "  GOBIN=$(dirname "$helm") CGO_ENABLED=0 go install -trimpath -ldflags='-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION' helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+		exit 1
+	fi
 fi
 say "· building wookie from $repo"
 (cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$wookie" ./cmd/wookie)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wookie-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+http_pid=
+cleanup() {
+	if [ -n "$http_pid" ]; then kill "$http_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 cd "$work"
 
-# The charts of the render tests, and a configuration rendering five
-# chart bundles from them: the default stack (istio-base, istiod,
-# istio-ingressgateway), a second gateway and the pxc-operator, whose
-# crds/ CRD wookie moves to a bundle pxc-operator-crds.
-(cd "$repo" && go run ./bench/cmd/writecharts "$work/charts")
-cat >wookie.cue <<'EOF'
+# The chart repository on 127.0.0.1, on a port the kernel picks: the
+# server prints it once it listens.
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$charts" >http.log 2>&1 &
+http_pid=$!
+port=
+for _ in $(seq 100); do
+	port=$(sed -n 's/^Serving HTTP on 127\.0\.0\.1 port \([0-9][0-9]*\).*/\1/p' http.log)
+	[ -n "$port" ] && break
+	kill -0 "$http_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$port" ] || { say "render.sh: the chart server did not start:"; cat http.log >&2; exit 1; }
+url=http://127.0.0.1:$port
+say "· serving $charts at $url"
+
+# A configuration rendering five chart bundles: the default stack
+# (istio-base, istiod, istio-ingressgateway), a second gateway and the
+# pxc-operator, whose crds/ CRD wookie moves to a bundle
+# pxc-operator-crds; the chart catalog points at the repository above.
+cat >wookie.cue <<EOF
 targets: "local-k3d": enable: true
 projects: wookie: enable: true
-charts: istio: {
-	base: repo:    "./charts"
-	istiod: repo:  "./charts"
-	gateway: repo: "./charts"
-}
-charts: percona: "pxc-operator": repo: "./charts"
+charts: istio: [_]: repo: "$url"
+charts: percona: [_]: repo: "$url"
 clusters: "wookie-local": batches: {
 	namespaces: bundles: "ns-pxc": {
 		namespace: "pxc"
-		manifests: [{apiVersion: "v1", kind: "Namespace", metadata: name: "pxc"}]
+		manifests: bench: [{apiVersion: "v1", kind: "Namespace", metadata: name: "pxc"}]
 	}
 	operators: bundles: "pxc-operator": {
 		namespace: "pxc"
@@ -65,7 +98,7 @@ clusters: "wookie-local": batches: {
 	}
 	services: bundles: "istio-eastwestgateway": {
 		namespace: "istio-system"
-		dependsOn: ["istiod"]
+		dependsOn: bench: ["istiod"]
 		chart: charts.istio.gateway & {values: {autoscaling: enabled: false, service: type: "ClusterIP"}}
 	}
 }
@@ -77,20 +110,28 @@ export HELM_CACHE_HOME=$work/helm/cache HELM_CONFIG_HOME=$work/helm/config HELM_
 
 "$wookie" lock -q
 "$wookie" plan -q -o json >plan.json
+# What is measured: the chart versions the Plan renders.
+versions=$(jq -r '[.clusters[].batches[].bundles[] | select(.chart) | "\(.chart.name) \(.chart.version)"] | unique | join(", ")' plan.json)
 
 # One helm template call per chart bundle, with the values and Kubernetes
 # version the Plan gives it, the CRDs (--include-crds) and no test hooks,
-# as wookie renders it. The API versions are those the bundles' CRDs add
-# for wookie (istiod sees istio-base's, the operator its own).
+# as wookie renders it, from the same archive (read in place, as wookie
+# reads its cache). The API versions are those the bundles' CRDs add for
+# wookie (istiod sees istio-base's, the operator its own); Istio 1.30.3's
+# and pxc-operator 1.20.0's templates ask for none, older Istio releases
+# gate an EnvoyFilter on networking.istio.io/v1alpha3.
+apis='-a networking.istio.io/v1alpha3 -a networking.istio.io/v1 -a pxc.percona.com/v1'
 mkdir -p values helm-out
 {
 	echo 'set -e'
 	jq -r '.clusters[] | .kubeVersion as $k | .batches[].bundles[] | select(.chart)
-		| [.name, .namespace, .chart.name, $k] | @tsv' plan.json |
-		while IFS=$'\t' read -r name ns chart kube; do
+		| [.name, .namespace, .chart.name, .chart.version, $k] | @tsv' plan.json |
+		while IFS=$'\t' read -r name ns chart version kube; do
+			archive=$charts/$chart-$version.tgz
+			[ -f "$archive" ] || { say "render.sh: $archive is not there"; exit 1; }
 			jq --arg n "$name" '.clusters[].batches[].bundles[] | select(.name == $n) | .chart.values // {}' plan.json >"values/$name.yaml"
-			printf '%q template %q %q -n %q -f %q --kube-version %q --include-crds --skip-tests -a networking.istio.io/v1alpha3 -a networking.istio.io/v1 -a pxc.percona.com/v1 >%q\n' \
-				"$helm" "$name" "charts/$chart" "$ns" "values/$name.yaml" "$kube" "helm-out/$name.yaml"
+			printf '%q template %q %q -n %q -f %q --kube-version %q --include-crds --skip-tests %s >%q\n' \
+				"$helm" "$name" "$archive" "$ns" "values/$name.yaml" "$kube" "$apis" "helm-out/$name.yaml"
 		done
 } >helm-sum.sh
 calls=$(grep -c ' template ' helm-sum.sh)
@@ -115,11 +156,11 @@ measure() {
 	local cmd
 	cmd=$(printf '%q ' "$@")
 	if $hyperfine; then
-		local args=(-N --warmup 3 --runs "$RUNS" --style none --export-json "$name.json")
+		local args=(-N --warmup 3 --runs "$RUNS" --style none --export-json "time-$name.json")
 		[ -n "$prepare" ] && args+=(--prepare "$prepare")
 		hyperfine "${args[@]}" "$cmd" >/dev/null
-		mean[$name]=$(jq '.results[0].mean * 1000' "$name.json")
-		sd[$name]=$(jq '.results[0].stddev * 1000' "$name.json")
+		mean[$name]=$(jq '.results[0].mean * 1000' "time-$name.json")
+		sd[$name]=$(jq '.results[0].stddev * 1000' "time-$name.json")
 	else
 		local i t0 t1 times=()
 		for ((i = 0; i < RUNS + 3; i++)); do
@@ -140,6 +181,7 @@ peak_rss() {
 }
 
 say "· measuring, $RUNS runs each"
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 measure cold "rm -rf out" "$wookie" render -q --no-cache -o out
 "$wookie" render -q -o out # fills the render cache
 measure warm "rm -rf out" "$wookie" render -q -o out
@@ -159,6 +201,7 @@ while read -r line; do
 	rss_helm=$(awk -v a="$rss_helm" -v b="$r" 'BEGIN {print (b > a ? b : a)}')
 done < <(grep ' template ' helm-sum.sh)
 
+load_end=$(cut -d' ' -f1 /proc/loadavg)
 timer="bash loop"
 if $hyperfine; then timer=$(hyperfine --version); fi
 awk -v cold="${mean[cold]}" -v cold_sd="${sd[cold]}" -v warm="${mean[warm]}" -v warm_sd="${sd[warm]}" \
@@ -166,10 +209,12 @@ awk -v cold="${mean[cold]}" -v cold_sd="${sd[cold]}" -v warm="${mean[warm]}" -v 
 	-v plan="${mean[plan]}" -v plan_sd="${sd[plan]}" \
 	-v check_cold="${mean[check_cold]}" -v check_cold_sd="${sd[check_cold]}" -v check_warm="${mean[check_warm]}" -v check_warm_sd="${sd[check_warm]}" \
 	-v rss_cold="$rss_cold" -v rss_warm="$rss_warm" -v rss_helm="$rss_helm" \
-	-v objects="$wookie_objects" -v runs="$RUNS" -v timer="$timer" -v cpus="$(nproc)" '
+	-v objects="$wookie_objects" -v runs="$RUNS" -v timer="$timer" -v cpus="$(nproc)" \
+	-v versions="$versions" -v load="$load_start / $load_end" '
 function verdict(ok) { return ok ? "met" : "MISSED" }
 BEGIN {
-	printf "wookie render vs helm template: 5 chart bundles, %d objects; %s, %d runs; %d CPUs\n\n", objects, timer, runs, cpus
+	printf "wookie render vs helm template: 5 chart bundles, %d objects; %s, %d runs; %d CPUs, load %s (start / end)\n", objects, timer, runs, cpus, load
+	printf "charts: %s\n\n", versions
 	printf "%-50s %9s %7s\n", "measure", "mean ms", "± ms"
 	printf "%-50s %9.1f %7.1f\n", "(a) wookie render, cold (--no-cache)", cold, cold_sd
 	printf "%-50s %9.1f %7.1f\n", "(b) wookie render, warm (render cache filled)", warm, warm_sd

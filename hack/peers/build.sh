@@ -25,6 +25,8 @@
 #   crds/fleet/crds.yaml   Fleet's CRDs (charts/fleet-crd of the fleet module)
 #   crds/flux/helm.toolkit.fluxcd.io_helmreleases.yaml   the HelmRelease CRD
 #                          of the helm-controller whose api module flux requires
+#   crds/argocd/application-crd.yaml, appproject-crd.yaml   Argo CD's
+#                          Application and AppProject CRDs (manifests/crds)
 #
 # One line per tool goes to stderr (the go commands' output is kept in a log
 # and shown only when a step fails); the bin directory is printed on stdout.
@@ -361,6 +363,10 @@ crds_of() {
 		dir=$(json_field Dir <<<"$dl")
 		cp "$dir/config/crd/bases/helm.toolkit.fluxcd.io_helmreleases.yaml" crds/ || return 1
 		;;
+	argocd)
+		dir=$(json_field Dir <<<"$dl")
+		cp "$dir/manifests/crds/application-crd.yaml" "$dir/manifests/crds/appproject-crd.yaml" crds/ || return 1
+		;;
 	esac
 }
 
@@ -368,7 +374,7 @@ crds_of() {
 # once per version like the binaries; tools without any return at once.
 ensure_crds() {
 	case $name in
-	fleet | flux) ;;
+	fleet | flux | argocd) ;;
 	*) return 0 ;;
 	esac
 	local stamp="$module@$version crds" dir=$cache/crds/$name m=$work/$name-crds

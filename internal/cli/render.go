@@ -55,7 +55,9 @@ previous tree stays as it was. -o - writes one YAML stream in deploy order.
   helmfile   DIR/<cluster>/helmfile.yaml with needs reproducing the order;
              raw manifests become local charts beside it
   argocd     an Application per bundle with sync waves, an app-of-apps per
-             cluster, the rendered manifests per bundle directory
+             cluster, the rendered manifests per bundle directory;
+             --argocd-mode chart gives chart bundles' Applications the
+             chart as a Helm source instead, which Argo CD renders
   flux       a Kustomization per bundle with dependsOn, wait and prune;
              --flux-mode chart writes HelmRepository/OCIRepository and
              HelmRelease objects instead of rendered charts
@@ -114,6 +116,7 @@ to stderr, nothing is written and wookie exits 1.`,
 	cmd.Flags().StringVar(&f.emit.FleetMode, "fleet-mode", emit.ModeRendered, "fleet format: rendered (manifests as wookie renders them) or chart (Fleet pulls and renders the charts)")
 	cmd.Flags().BoolVar(&f.emit.FleetBundles, "fleet-bundles", false, "fleet format: also write Fleet Bundle resources with the manifests embedded")
 	cmd.Flags().StringVar(&f.emit.FluxMode, "flux-mode", emit.ModeRendered, "flux format: rendered (a Kustomization per bundle) or chart (HelmRelease objects)")
+	cmd.Flags().StringVar(&f.emit.ArgoCDMode, "argocd-mode", emit.ModeRendered, "argocd format: rendered (Applications of rendered manifests) or chart (Argo CD pulls and renders the charts)")
 	cmd.Flags().StringVar(&f.emit.Repo, "git-repo", "", "URL of the Git repository the output is pushed to (default gitops.repo)")
 	cmd.Flags().StringVar(&f.emit.Revision, "git-revision", "", "branch, tag or commit GitOps engines follow (default gitops.revision)")
 	cmd.Flags().StringVar(&f.emit.Path, "git-path", "", "directory of the output inside the repository (default gitops.path)")
@@ -170,7 +173,7 @@ func checkEmitFlags(o *emit.Options, output string) error {
 	if output == "-" && o.Format != emit.FormatManifests {
 		return usagef("-o -: only --format manifests writes one stream; give --format %s a directory", o.Format)
 	}
-	for _, m := range [][2]string{{"--fleet-mode", o.FleetMode}, {"--flux-mode", o.FluxMode}} {
+	for _, m := range [][2]string{{"--fleet-mode", o.FleetMode}, {"--flux-mode", o.FluxMode}, {"--argocd-mode", o.ArgoCDMode}} {
 		if m[1] != emit.ModeRendered && m[1] != emit.ModeChart {
 			return usagef("%s %q: want %s or %s", m[0], m[1], emit.ModeRendered, emit.ModeChart)
 		}

@@ -27,6 +27,7 @@ var formatCases = []formatCase{
 	{"fleet-bundles", []string{"--format", "fleet", "--fleet-bundles"}},
 	{"helmfile", []string{"--format", "helmfile"}},
 	{"argocd", []string{"--format", "argocd"}},
+	{"argocd-chart", []string{"--format", "argocd", "--argocd-mode", "chart"}},
 	{"flux", []string{"--format", "flux"}},
 	{"flux-chart", []string{"--format", "flux", "--flux-mode", "chart"}},
 }
@@ -209,6 +210,7 @@ func TestRenderFormatErrors(t *testing.T) {
 		{"stream of a directory format", []string{"--format", "fleet", "-o", "-"}, 2, "-o -: only --format manifests writes one stream"},
 		{"unknown fleet mode", []string{"--format", "fleet", "--fleet-mode", "helm"}, 2, `--fleet-mode "helm": want rendered or chart`},
 		{"unknown flux mode", []string{"--format", "flux", "--flux-mode", "oci"}, 2, `--flux-mode "oci": want rendered or chart`},
+		{"unknown argocd mode", []string{"--format", "argocd", "--argocd-mode", "helm"}, 2, `--argocd-mode "helm": want rendered or chart`},
 		{"argocd without repository", []string{"--format", "argocd"}, 1, "argocd: the Applications need the Git repository"},
 		{"fleet bundles with chart mode", []string{"--format", "fleet", "--fleet-mode", "chart", "--fleet-bundles"}, 1, "--fleet-bundles embeds the rendered manifests"},
 		{"git path outside", []string{"--format", "flux", "--git-path", "../x"}, 1, `git path "../x": want a relative path inside the repository`},

@@ -161,6 +161,41 @@ func TestFormatsWithPeers(t *testing.T) {
 						}
 					}
 				})
+				t.Run("argocd "+mode, func(t *testing.T) {
+					argocd := peer(t, "argocd")
+					dir := render(t, "--format", "argocd", "--argocd-mode", mode)
+					files, err := filepath.Glob(filepath.Join(dir, "*", "applications", "*.yaml"))
+					if err != nil || len(files) == 0 {
+						t.Fatalf("no Applications in %s: %v", dir, err)
+					}
+					apps, err := filepath.Glob(filepath.Join(dir, "*", "app-of-apps.yaml"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, f := range append(files, apps...) {
+						// What comes back must be what went in (but
+						// metadata.namespace, which the command leaves out):
+						// no field is one Argo CD drops or misreads.
+						out := runPeer(t, dir, argocd, "admin", "app", "generate-spec", "-f", f, "-o", "yaml")
+						data, err := os.ReadFile(f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var want, back map[string]any
+						if err := yaml.Unmarshal(data, &want); err != nil {
+							t.Fatal(err)
+						}
+						if err := yaml.Unmarshal(out, &back); err != nil {
+							t.Fatalf("argocd output: %v\n%s", err, out)
+						}
+						if meta, ok := want["metadata"].(map[string]any); ok {
+							delete(meta, "namespace")
+						}
+						if diff := cmp.Diff(want, back); diff != "" {
+							t.Errorf("%s: Argo CD reads the Application differently (-wookie +argocd):\n%s", f, diff)
+						}
+					}
+				})
 			}
 			t.Run("helmfile", func(t *testing.T) {
 				helmfile, helm := peer(t, "helmfile"), peer(t, "helm")
@@ -180,41 +215,6 @@ func TestFormatsWithPeers(t *testing.T) {
 				out := hf("template", "--skip-tests")
 				if !bytes.Contains(out, []byte("kind: Deployment")) {
 					t.Errorf("helmfile template rendered no Deployment:\n%.300s", out)
-				}
-			})
-			t.Run("argocd", func(t *testing.T) {
-				argocd := peer(t, "argocd")
-				dir := render(t, "--format", "argocd")
-				files, err := filepath.Glob(filepath.Join(dir, "*", "applications", "*.yaml"))
-				if err != nil || len(files) == 0 {
-					t.Fatalf("no Applications in %s: %v", dir, err)
-				}
-				apps, err := filepath.Glob(filepath.Join(dir, "*", "app-of-apps.yaml"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, f := range append(files, apps...) {
-					// What comes back must be what went in (but
-					// metadata.namespace, which the command leaves out):
-					// no field is one Argo CD drops or misreads.
-					out := runPeer(t, dir, argocd, "admin", "app", "generate-spec", "-f", f, "-o", "yaml")
-					data, err := os.ReadFile(f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					var want, back map[string]any
-					if err := yaml.Unmarshal(data, &want); err != nil {
-						t.Fatal(err)
-					}
-					if err := yaml.Unmarshal(out, &back); err != nil {
-						t.Fatalf("argocd output: %v\n%s", err, out)
-					}
-					if meta, ok := want["metadata"].(map[string]any); ok {
-						delete(meta, "namespace")
-					}
-					if diff := cmp.Diff(want, back); diff != "" {
-						t.Errorf("%s: Argo CD reads the Application differently (-wookie +argocd):\n%s", f, diff)
-					}
 				}
 			})
 		})

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
 )
 
@@ -55,10 +56,30 @@ type argoAppSpec struct {
 	IgnoreDifferences []argoIgnoreDifference `json:"ignoreDifferences,omitempty"`
 }
 
+// argoSource is a directory of a Git repository (Path) or, in chart mode,
+// a chart of a Helm repository (Chart, Helm).
 type argoSource struct {
-	RepoURL        string `json:"repoURL"`
-	TargetRevision string `json:"targetRevision"`
-	Path           string `json:"path"`
+	RepoURL        string    `json:"repoURL"`
+	TargetRevision string    `json:"targetRevision"`
+	Path           string    `json:"path,omitempty"`
+	Chart          string    `json:"chart,omitempty"`
+	Helm           *argoHelm `json:"helm,omitempty"`
+}
+
+// argoHelm is the part of Argo CD's ApplicationSourceHelm that wookie
+// writes: how the repo-server runs helm template on the chart.
+type argoHelm struct {
+	ReleaseName  string      `json:"releaseName"`
+	ValuesObject plan.Object `json:"valuesObject,omitempty"`
+	// SkipCrds leaves out the chart's crds/ directory (helm template
+	// --skip-crds; Argo CD passes --include-crds otherwise).
+	SkipCrds bool `json:"skipCrds,omitempty"`
+	// SkipTests leaves out the chart's test hooks, which wookie drops.
+	SkipTests bool `json:"skipTests,omitempty"`
+	// SkipSchemaValidation renders the chart without checking the values
+	// against its values.schema.json (helm template
+	// --skip-schema-validation).
+	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
 }
 
 // argoDestination is a cluster by API server URL (Server) or by the name
@@ -104,19 +125,23 @@ type argoIgnoreDifference struct {
 // on its own.
 var argoRetryPolicy = argoRetry{Limit: 5, Backoff: argoBackoff{Duration: "10s", Factor: 2, MaxDuration: "3m"}}
 
-// argocd builds the Argo CD layout of every cluster, in the rendered
-// manifests pattern:
+// argocd builds the Argo CD layout of every cluster:
 //
 //	<cluster>/<batch>/<bundle>/manifests.yaml  the bundle's manifests
 //	<cluster>/applications/<bundle>.yaml       the bundle's Application
 //	<cluster>/app-of-apps.yaml                 the Application of the above
 //
 // The user applies <cluster>/app-of-apps.yaml to Argo CD's namespace once;
-// it syncs the bundles' Applications in the order of their sync waves.
-// Argo CD never renders a chart here, so a chart's skipSchemaValidation
-// has nothing to carry (wookie rendered it already); an Application with a
-// Helm source would carry it as source.helm.skipSchemaValidation.
+// it syncs the bundles' Applications in the order of their sync waves. In
+// the rendered mode every Application reads its bundle's manifests from
+// Git. In chart mode the Application of a chart bundle has the chart as a
+// Helm source instead, which Argo CD's repo-server renders, and the bundle
+// has no manifests.yaml.
 func (s *site) argocd() error {
+	mode := or(s.opts.ArgoCDMode, ModeRendered)
+	if mode != ModeRendered && mode != ModeChart {
+		return fmt.Errorf("argocd: mode %q: want %s or %s", mode, ModeRendered, ModeChart)
+	}
 	if s.gitops.Repo == "" {
 		return errArgoNoRepo
 	}
@@ -144,11 +169,20 @@ func (s *site) argocd() error {
 			if err := claim(app.Metadata.Name, subject, fmt.Sprintf("bundle %s of cluster %s", n.name, g.name)); err != nil {
 				return err
 			}
+			chart := false
+			if mode == ModeChart && n.plan != nil && n.plan.Chart != nil {
+				if src, ok := s.argoChartSource(g, n); ok {
+					app.Spec.Source, chart = src, true
+				}
+			}
 			data, err := yaml.Marshal(app)
 			if err != nil {
 				return fmt.Errorf("%s: argocd: %w", subject, err)
 			}
 			s.put(g.name+"/applications/"+n.name+".yaml", data)
+			if chart {
+				continue
+			}
 			manifests, err := render.MarshalYAML(n.bundle.Objects)
 			if err != nil {
 				return fmt.Errorf("%s: %w", subject, err)
@@ -265,4 +299,43 @@ func (s *site) argoRootApp(g *clusterGraph) argoApplication {
 // argoSource is the directory rel of the output in the Git repository.
 func (s *site) argoSource(rel string) argoSource {
 	return argoSource{RepoURL: s.gitops.Repo, TargetRevision: s.gitops.Revision, Path: s.repoPath(rel)}
+}
+
+// argoChartSource is the Helm source that has Argo CD render n's chart, and
+// whether there is one: a chart from a local path, or whose values use
+// deploy-time inputs, stays rendered.
+//
+// A chart of an OCI registry is written as Argo CD's Helm OCI source: the
+// registry path without oci:// as repoURL (Argo CD takes a repoURL without
+// a scheme for an OCI registry) and the chart's name as chart. The release
+// name is the bundle's, as wookie renders it; the values go verbatim into
+// valuesObject, which Argo CD substitutes nothing in. CRDs of the chart's
+// crds/ that wookie puts into a separate bundle (or skips) are left out, so
+// that one Application owns them; test hooks are left out, as wookie drops
+// them. Argo CD renders with the destination cluster's Kubernetes version
+// and API versions, as Fleet and Flux do.
+func (s *site) argoChartSource(g *clusterGraph, n *node) (argoSource, bool) {
+	ch := n.plan.Chart
+	if inputs := n.chartInputs(); len(inputs) > 0 {
+		s.warnInputs(g, n, "argocd", inputs, "rendered")
+		return argoSource{}, false
+	}
+	src := argoSource{Chart: ch.Name, TargetRevision: ch.Version}
+	switch {
+	case strings.HasPrefix(ch.Repo, "oci://"):
+		src.RepoURL = strings.TrimSuffix(strings.TrimPrefix(ch.Repo, "oci://"), "/")
+	case strings.HasPrefix(ch.Repo, "https://") || strings.HasPrefix(ch.Repo, "http://"):
+		src.RepoURL = ch.Repo
+	default:
+		s.warnf("cluster %s: bundle %s: argocd: the chart comes from the local path %s, which Argo CD cannot pull: its manifests are written rendered", g.name, n.name, ch.Repo)
+		return argoSource{}, false
+	}
+	src.Helm = &argoHelm{
+		ReleaseName:          n.name,
+		ValuesObject:         ch.Values,
+		SkipCrds:             n.plan.CRDs == plan.CRDsSkip || g.separateCRDs(n),
+		SkipTests:            true,
+		SkipSchemaValidation: ch.SkipSchemaValidation,
+	}
+	return src, true
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -39,12 +40,8 @@ type argoTestApp struct {
 		Finalizers  []string          `json:"finalizers"`
 	} `json:"metadata"`
 	Spec struct {
-		Project string `json:"project"`
-		Source  struct {
-			RepoURL        string `json:"repoURL"`
-			Path           string `json:"path"`
-			TargetRevision string `json:"targetRevision"`
-		} `json:"source"`
+		Project     string              `json:"project"`
+		Source      argoTestSource      `json:"source"`
 		Destination argoTestDestination `json:"destination"`
 		SyncPolicy  struct {
 			Automated *struct {
@@ -64,6 +61,27 @@ type argoTestApp struct {
 		IgnoreDifferences []argoTestIgnore `json:"ignoreDifferences"`
 	} `json:"spec"`
 }
+
+// argoTestSource is a directory of a Git repository, or a chart of a Helm
+// repository with the options of helm template (ApplicationSourceHelm).
+type argoTestSource struct {
+	RepoURL        string        `json:"repoURL"`
+	Path           string        `json:"path,omitempty"`
+	TargetRevision string        `json:"targetRevision"`
+	Chart          string        `json:"chart,omitempty"`
+	Helm           *argoTestHelm `json:"helm,omitempty"`
+}
+
+type argoTestHelm struct {
+	ReleaseName          string         `json:"releaseName,omitempty"`
+	ValuesObject         map[string]any `json:"valuesObject,omitempty"`
+	SkipCrds             bool           `json:"skipCrds,omitempty"`
+	SkipTests            bool           `json:"skipTests,omitempty"`
+	SkipSchemaValidation bool           `json:"skipSchemaValidation,omitempty"`
+}
+
+// argoSyncWaveWarning is the note every Argo CD output comes with.
+const argoSyncWaveWarning = "argocd: sync waves between Applications need Application health checks in argocd-cm (resource.customizations.health.argoproj.io_Application); see README"
 
 type argoTestDestination struct {
 	Server    string `json:"server,omitempty"`
@@ -209,7 +227,7 @@ func TestArgoCD(t *testing.T) {
 	if diff := cmp.Diff(wantFiles, slices.Sorted(maps.Keys(tree))); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
-	wantWarnings := []string{"argocd: sync waves between Applications need Application health checks in argocd-cm (resource.customizations.health.argoproj.io_Application); see README"}
+	wantWarnings := []string{argoSyncWaveWarning}
 	if diff := cmp.Diff(wantWarnings, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
@@ -482,6 +500,12 @@ func TestArgoCDErrors(t *testing.T) {
 			want: `cluster west: bundle ` + long + `: argocd: Application name "west-` + long + `" is 65 characters; Argo CD uses it as the value of the app.kubernetes.io/instance label, which allows at most 63: shorten the cluster or bundle name`,
 		},
 		{
+			name: "unknown mode",
+			edit: func(t *testing.T, f *argoFixtureNames) {},
+			opts: Options{ArgoCDMode: "helm"},
+			want: `argocd: mode "helm": want rendered or chart`,
+		},
+		{
 			name: "two Applications of one name",
 			edit: func(t *testing.T, f *argoFixtureNames) { f.renameCluster(t, "west", "east-app") },
 			want: "cluster east-app: argocd: Application name east-app is also the one of bundle app of cluster east: rename one of them",
@@ -567,44 +591,190 @@ func (f *argoFixtureNames) renameBundle(t *testing.T, cluster, old, name string)
 // by hack/peers/build.sh --all: `argocd admin app generate-spec -f` reads
 // a file into Argo CD's Application type and prints it back, offline.
 // What comes back must be what went in (but metadata.namespace, which the
-// command leaves out), so no field is one Argo CD drops or misreads.
+// command leaves out), so no field is one Argo CD drops or misreads: in
+// chart mode the Helm sources too, with skipSchemaValidation on one chart.
 func TestArgoCDWithPeer(t *testing.T) {
 	argocd := peerBinary(t, "argocd")
+	home := t.TempDir()
+	for _, mode := range []string{ModeRendered, ModeChart} {
+		t.Run(mode, func(t *testing.T) {
+			p, r := fixture(t)
+			hfPlanBundle(t, p, "east", "base").Chart.SkipSchemaValidation = true
+			tree, _, err := Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := WriteTree(dir, tree); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range slices.Sorted(maps.Keys(tree)) {
+				if strings.HasSuffix(name, "/manifests.yaml") {
+					continue
+				}
+				t.Run(name, func(t *testing.T) {
+					cmd := exec.Command(argocd, "admin", "app", "generate-spec", "-f", filepath.Join(dir, filepath.FromSlash(name)), "-o", "yaml")
+					cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG="+filepath.Join(home, "none"))
+					var stderr bytes.Buffer
+					cmd.Stderr = &stderr
+					got, err := cmd.Output()
+					if err != nil {
+						t.Fatalf("argocd admin app generate-spec: %v\n%s", err, stderr.String())
+					}
+					var want, back map[string]any
+					if err := yaml.Unmarshal(tree[name], &want); err != nil {
+						t.Fatal(err)
+					}
+					if err := yaml.Unmarshal(got, &back); err != nil {
+						t.Fatalf("argocd output: %v\n%s", err, got)
+					}
+					delete(want["metadata"].(map[string]any), "namespace")
+					if diff := cmp.Diff(want, back); diff != "" {
+						t.Errorf("Argo CD reads the Application differently (-wookie +argocd):\n%s", diff)
+					}
+					if name == "east/applications/base.yaml" && mode == ModeChart {
+						if skip, _, _ := unstructured.NestedBool(back, "spec", "source", "helm", "skipSchemaValidation"); !skip {
+							t.Errorf("Argo CD reads no spec.source.helm.skipSchemaValidation: true:\n%s", got)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestArgoCDChart checks the chart mode on the fixture: the Applications
+// of its two charts (base from an HTTP repository, operator from an OCI
+// registry, whose crds/ went to the generated bundle operator-crds) get a
+// Helm source and no manifests.yaml; every other file, and every other
+// field of their Applications, is the rendered mode's.
+func TestArgoCDChart(t *testing.T) {
 	p, r := fixture(t)
-	tree, _, err := Build(p, r, Options{Format: FormatArgoCD})
+	rendered, _, err := Build(p, r, Options{Format: FormatArgoCD})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := WriteTree(dir, tree); err != nil {
+	tree, warnings, err := Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: ModeChart})
+	if err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
-	for _, name := range slices.Sorted(maps.Keys(tree)) {
-		if strings.HasSuffix(name, "/manifests.yaml") {
+	if diff := cmp.Diff([]string{argoSyncWaveWarning}, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	again, _, err := Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: ModeChart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tree, again); diff != "" {
+		t.Errorf("a second build differs (-first +second):\n%s", diff)
+	}
+
+	var gone []string
+	for name := range rendered {
+		if _, ok := tree[name]; !ok {
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	if diff := cmp.Diff([]string{"east/crds/base/manifests.yaml", "east/operators/operator/manifests.yaml"}, gone); diff != "" {
+		t.Errorf("files only in the rendered mode (-want +got):\n%s", diff)
+	}
+	for name, data := range tree {
+		if _, ok := rendered[name]; !ok {
+			t.Errorf("%s is only in the chart mode", name)
+		}
+		if strings.HasPrefix(name, "east/applications/") {
 			continue
 		}
-		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(argocd, "admin", "app", "generate-spec", "-f", filepath.Join(dir, filepath.FromSlash(name)), "-o", "yaml")
-			cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG="+filepath.Join(home, "none"))
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			got, err := cmd.Output()
+		if diff := cmp.Diff(string(rendered[name]), string(data)); diff != "" {
+			t.Errorf("%s (-rendered +chart):\n%s", name, diff)
+		}
+	}
+
+	out, outRendered := readArgo(t, tree), readArgo(t, rendered)
+	wantSources := map[string]argoTestSource{
+		"base": {RepoURL: "https://charts.example.org/stable", Chart: "base", TargetRevision: "1.0.0", Helm: &argoTestHelm{
+			ReleaseName: "base", ValuesObject: map[string]any{"x": float64(1)}, SkipTests: true,
+		}},
+		// Argo CD's Helm OCI source: the registry path without oci://.
+		// Values with ${ go verbatim: Argo CD substitutes nothing in
+		// valuesObject. The CRDs are operator-crds', not the chart's.
+		"operator": {RepoURL: "registry.example.org/charts", Chart: "operator", TargetRevision: "2.0.0", Helm: &argoTestHelm{
+			ReleaseName: "operator", ValuesObject: map[string]any{"greeting": "${ .ClusterName }"}, SkipCrds: true, SkipTests: true,
+		}},
+	}
+	gotSources := map[string]argoTestSource{}
+	for bundle, app := range out.apps["east/applications"] {
+		want := outRendered.apps["east/applications"][bundle]
+		if app.Spec.Source.Helm != nil {
+			gotSources[bundle] = app.Spec.Source
+			app.Spec.Source = want.Spec.Source
+		}
+		if diff := cmp.Diff(want, app); diff != "" {
+			t.Errorf("%s: the Application but its source (-rendered +chart):\n%s", bundle, diff)
+		}
+	}
+	if diff := cmp.Diff(wantSources, gotSources); diff != "" {
+		t.Errorf("Helm sources (-want +got):\n%s", diff)
+	}
+}
+
+// TestArgoCDChartCRDs checks skipCrds: Argo CD renders a chart's crds/
+// (helm template --include-crds) unless wookie puts them into a separate
+// bundle or the bundle skips them.
+func TestArgoCDChartCRDs(t *testing.T) {
+	tests := []struct {
+		name, bundle, crds string
+		want               bool
+	}{
+		{"separate bundle", "operator", "", true},
+		{"separate bundle, said", "operator", plan.CRDsSeparate, true},
+		{"skip", "operator", plan.CRDsSkip, true},
+		{"inline", "operator", plan.CRDsInline, false},
+		{"skip without a separate bundle", "base", plan.CRDsSkip, true},
+		{"no separate bundle", "base", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, r := fixture(t)
+			hfPlanBundle(t, p, "east", tt.bundle).CRDs = tt.crds
+			tree, _, err := Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: ModeChart})
 			if err != nil {
-				t.Fatalf("argocd admin app generate-spec: %v\n%s", err, stderr.String())
-			}
-			var want, back map[string]any
-			if err := yaml.Unmarshal(tree[name], &want); err != nil {
 				t.Fatal(err)
 			}
-			if err := yaml.Unmarshal(got, &back); err != nil {
-				t.Fatalf("argocd output: %v\n%s", err, got)
-			}
-			delete(want["metadata"].(map[string]any), "namespace")
-			if diff := cmp.Diff(want, back); diff != "" {
-				t.Errorf("Argo CD reads the Application differently (-wookie +argocd):\n%s", diff)
+			h := readArgo(t, tree).apps["east/applications"][tt.bundle].Spec.Source.Helm
+			if h == nil || h.SkipCrds != tt.want {
+				t.Errorf("source.helm %+v, want skipCrds %v", h, tt.want)
 			}
 		})
+	}
+}
+
+// TestArgoCDChartLocal checks that a chart from a local path, which Argo
+// CD cannot pull, is written rendered with a note, exactly as the rendered
+// mode writes it.
+func TestArgoCDChartLocal(t *testing.T) {
+	p, r := fixture(t)
+	hfPlanBundle(t, p, "east", "base").Chart.Repo = "./vendor/charts"
+	rendered, _, err := Build(p, r, Options{Format: FormatArgoCD})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, warnings, err := Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: ModeChart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"cluster east: bundle base: argocd: the chart comes from the local path ./vendor/charts, which Argo CD cannot pull: its manifests are written rendered",
+		argoSyncWaveWarning,
+	}
+	if diff := cmp.Diff(want, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	for _, name := range []string{"east/applications/base.yaml", "east/crds/base/manifests.yaml"} {
+		if diff := cmp.Diff(string(rendered[name]), string(tree[name])); diff != "" {
+			t.Errorf("%s (-rendered +chart):\n%s", name, diff)
+		}
 	}
 }
 
@@ -631,7 +801,7 @@ func TestArgoCDEmptyCluster(t *testing.T) {
 	}
 	want := []string{
 		"cluster west: argocd: no bundles, so west/applications is empty and Git keeps no empty directory: Argo CD reports the app-of-apps' path missing",
-		"argocd: sync waves between Applications need Application health checks in argocd-cm (resource.customizations.health.argoproj.io_Application); see README",
+		argoSyncWaveWarning,
 	}
 	if diff := cmp.Diff(want, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

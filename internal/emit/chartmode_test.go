@@ -77,8 +77,15 @@ func TestChartSkipSchemaValidation(t *testing.T) {
 			opts:  Options{Format: FormatHelmfile},
 			added: map[string][]string{"east/helmfile.yaml": {"  skipSchemaValidation: true", "  skipSchemaValidation: true"}},
 		},
-		// Argo CD gets the manifests wookie rendered, never a chart.
-		{name: "argocd", opts: Options{Format: FormatArgoCD}},
+		{name: "argocd rendered", opts: Options{Format: FormatArgoCD}},
+		{
+			name: "argocd chart",
+			opts: Options{Format: FormatArgoCD, ArgoCDMode: ModeChart},
+			added: map[string][]string{
+				"east/applications/base.yaml":     {"      skipSchemaValidation: true"},
+				"east/applications/operator.yaml": {"      skipSchemaValidation: true"},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +157,17 @@ func TestChartSkipSchemaValidationFields(t *testing.T) {
 		}
 	}
 
+	tree, _, err = Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: ModeChart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := readArgo(t, tree).apps["east/applications"]
+	for bundle, want := range map[string]bool{"base": true, "operator": false} {
+		if h := apps[bundle].Spec.Source.Helm; h == nil || h.SkipSchemaValidation != want {
+			t.Errorf("argocd: %s: source.helm %+v, want skipSchemaValidation %v", bundle, h, want)
+		}
+	}
+
 	tree, _, err = Build(p, r, Options{Format: FormatHelmfile})
 	if err != nil {
 		t.Fatal(err)
@@ -182,15 +200,15 @@ func TestChartInputsRendered(t *testing.T) {
 		// files are the bundle's files, equal in both outputs.
 		files []string
 		// gone are files written without the input, and not with it.
-		gone []string
-		warn string
+		gone  []string
+		warns []string
 	}{
 		{
 			name:  "fleet chart",
 			opts:  Options{Format: FormatFleet, FleetMode: ModeChart},
 			same:  Options{Format: FormatFleet},
 			files: []string{"east/crds/base/fleet.yaml", "east/crds/base/manifests.yaml"},
-			warn:  "cluster east: bundle base: fleet: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, without the objects that hold references",
+			warns: []string{"cluster east: bundle base: fleet: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, without the objects that hold references"},
 		},
 		{
 			name:  "flux chart",
@@ -198,8 +216,18 @@ func TestChartInputsRendered(t *testing.T) {
 			same:  Options{Format: FormatFlux},
 			files: []string{"east/crds/base/manifests.yaml", "east/flux/base.yaml"},
 			// base was the one chart from an HTTP repository.
-			gone: []string{"east/crds/base/helmrelease.yaml", "east/flux/sources.yaml"},
-			warn: "cluster east: bundle base: flux: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, without the objects that hold references",
+			gone:  []string{"east/crds/base/helmrelease.yaml", "east/flux/sources.yaml"},
+			warns: []string{"cluster east: bundle base: flux: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, without the objects that hold references"},
+		},
+		{
+			name:  "argocd chart",
+			opts:  Options{Format: FormatArgoCD, ArgoCDMode: ModeChart},
+			same:  Options{Format: FormatArgoCD},
+			files: []string{"east/applications/base.yaml", "east/crds/base/manifests.yaml"},
+			warns: []string{
+				"cluster east: bundle base: argocd: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, without the objects that hold references",
+				argoSyncWaveWarning,
+			},
 		},
 		{
 			name:  "helmfile",
@@ -208,7 +236,7 @@ func TestChartInputsRendered(t *testing.T) {
 			local: true,
 			// The repository of base is no longer listed either.
 			files: []string{"east/charts/base/Chart.yaml", "east/charts/base/templates/manifests.yaml", "east/helmfile.yaml"},
-			warn:  "cluster east: bundle base: helmfile: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, as the local chart charts/base, without the objects that hold references",
+			warns: []string{"cluster east: bundle base: helmfile: the chart values use the deploy-time input istiod-address, which only wookie deploy fills in: the bundle is written rendered, as the local chart charts/base, without the objects that hold references"},
 		},
 	}
 	for _, tt := range tests {
@@ -224,7 +252,7 @@ func TestChartInputsRendered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{tt.warn}, warnings); diff != "" {
+			if diff := cmp.Diff(tt.warns, warnings); diff != "" {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
 			if tt.local {

@@ -26,7 +26,7 @@ const (
 // Formats lists every output format, the default first.
 var Formats = []string{FormatManifests, FormatFleet, FormatHelmfile, FormatArgoCD, FormatFlux}
 
-// The modes of the Fleet and Flux outputs.
+// The modes of the Fleet, Flux and Argo CD outputs.
 const (
 	// ModeRendered writes the manifests wookie rendered: deterministic and
 	// reviewable in Git.
@@ -47,6 +47,8 @@ type Options struct {
 	FleetBundles bool
 	// FluxMode is ModeRendered (default) or ModeChart.
 	FluxMode string
+	// ArgoCDMode is ModeRendered (default) or ModeChart.
+	ArgoCDMode string
 	// Repo, Revision and Path override the Plan's gitops settings when set.
 	Repo, Revision, Path string
 }

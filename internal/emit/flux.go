@@ -451,7 +451,7 @@ func (s *site) fluxHelmRelease(g *clusterGraph, n *node, name string, labels map
 	ch := n.plan.Chart
 	ns := s.gitops.Flux.Namespace
 	crds := "CreateReplace"
-	if n.plan.CRDs == plan.CRDsSkip || fluxSeparateCRDs(g, n) {
+	if n.plan.CRDs == plan.CRDsSkip || g.separateCRDs(n) {
 		crds = "Skip"
 	}
 	hr := helmRelease{
@@ -505,17 +505,6 @@ func (s *site) fluxHelmRelease(g *clusterGraph, n *node, name string, labels map
 		return nil, err
 	}
 	return joinDocs(append(docs, data)), nil
-}
-
-// fluxSeparateCRDs reports whether the CRDs of n's chart went to a
-// separate generated bundle, which then owns them: the HelmRelease must
-// not install them a second time.
-func fluxSeparateCRDs(g *clusterGraph, n *node) bool {
-	if n.plan.CRDs == plan.CRDsInline {
-		return false
-	}
-	crds := g.byName[n.name+"-crds"]
-	return crds != nil && crds.plan == nil && crds.bundle.Generated
 }
 
 // fluxIgnore turns n's ignoreDifferences into ignore rules of its

@@ -196,3 +196,14 @@ func (g *clusterGraph) crdsFrom(n *node) []string {
 	slices.Sort(out)
 	return out
 }
+
+// separateCRDs reports whether the CRDs of the crds/ directory of n's
+// chart went to a separate generated bundle, which then owns them: an
+// engine that renders the chart must not install them a second time.
+func (g *clusterGraph) separateCRDs(n *node) bool {
+	if n.plan == nil || n.plan.CRDs == plan.CRDsInline {
+		return false
+	}
+	crds := g.byName[n.name+"-crds"]
+	return crds != nil && crds.plan == nil && crds.bundle.Generated
+}

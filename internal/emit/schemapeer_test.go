@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -486,4 +488,283 @@ func TestFluxSkipSchemaValidationWithPeer(t *testing.T) {
 		data, _ := json.Marshal(wrong.Object["spec"])
 		t.Errorf("a HelmRelease with spec.install.skipSchemaValidation: %v, want an unknown-field error\n%s", err, data)
 	}
+}
+
+// TestArgoCDSkipSchemaValidationWithPeer has Argo CD v3.2.11 itself render
+// the chart-mode Application of a chart whose schema rejects everything.
+// The argocd binary of hack/peers/build.sh runs as argocd-repo-server on
+// 127.0.0.1 (it runs the helm CLI, as in Argo CD's image; here helm v4,
+// where the image has 3.18: the chart's schema fails in both), the
+// Application goes to a test control plane with Argo CD's CRDs (strict
+// field validation), and `argocd admin app get-reconcile-results --refresh`
+// compares it to the cluster with the application controller's code and
+// that repo-server, which pulls the chart from a repository on 127.0.0.1
+// and runs helm template. Without skipSchemaValidation helm template fails
+// on the schema. With it the Application is OutOfSync while nothing is
+// deployed, and Synced once the objects wookie rendered are in the
+// cluster: Argo CD renders the chart into exactly them.
+func TestArgoCDSkipSchemaValidationWithPeer(t *testing.T) {
+	argocd := peerBinary(t, "argocd")
+	helm := hfHelm(t)
+	crds := []string{peerFile(t, "crds/argocd/application-crd.yaml"), peerFile(t, "crds/argocd/appproject-crd.yaml")}
+	repo := charttest.NewRepo(t, charttest.RepoOptions{}, charttest.Package(t, brokenSchemaChart))
+	env := testenv.Start(t, testenv.Options{Name: "east"})
+	dc, err := dynamic.NewForConfig(env.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range crds {
+		createCRDs(t, dc, f)
+	}
+	server := startArgoRepoServer(t, argocd, helm)
+
+	for _, tt := range schemaCases {
+		t.Run(tt.name, func(t *testing.T) {
+			// A namespace of Argo CD's per case: an Application with
+			// Argo CD's finalizer cannot be deleted without its controller.
+			ns := "argocd-" + strings.ToLower(tt.name)
+			p, r := schemaFixture(t, repo.URL, tt.skip)
+			p.GitOps = &plan.GitOps{Repo: "https://git.example.org/platform/deploy.git", ArgoCD: &plan.ArgoCDGitOps{Namespace: ns}}
+			p.Clusters[0].GitOps = &plan.ClusterGitOps{ArgoCD: &plan.ArgoCDCluster{Server: argoInCluster}}
+			tree, warnings, err := Build(p, r, Options{Format: FormatArgoCD, ArgoCDMode: ModeChart})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := tree["east/gateways/gateway/manifests.yaml"]; ok {
+				t.Fatalf("the chart is written rendered: %q", warnings)
+			}
+			argoNamespace(t, env, dc, ns)
+			var m map[string]any
+			if err := yaml.Unmarshal(tree["east/applications/gateway.yaml"], &m); err != nil {
+				t.Fatal(err)
+			}
+			stored, err := dc.Resource(argoAppGVR).Namespace(ns).Create(t.Context(), &unstructured.Unstructured{Object: m}, metav1.CreateOptions{FieldValidation: "Strict"})
+			if err != nil {
+				t.Fatalf("the API server refuses the Application: %v", err)
+			}
+			if got, _, _ := unstructured.NestedBool(stored.Object, "spec", "source", "helm", "skipSchemaValidation"); got != tt.skip {
+				t.Fatalf("stored Application: spec.source.helm.skipSchemaValidation %v, want %v", got, tt.skip)
+			}
+
+			logStart := server.logSize(t)
+			got, out, err := argoReconcile(t, argocd, server, env, ns)
+			// The controller reports only that it got no objects; helm's
+			// error is in the repo-server's log.
+			checkSchemaRun(t, "argocd admin app get-reconcile-results", tt.skip, err, append(out, server.logSince(t, logStart)...))
+			if err != nil {
+				return
+			}
+			if h := got.Sync.ComparedTo.Source.Helm; h == nil || !h.SkipSchemaValidation || h.ReleaseName != "gateway" {
+				t.Errorf("the source Argo CD compared to: %+v", got.Sync.ComparedTo.Source)
+			}
+			// Nothing is deployed: the chart rendered into something.
+			if got.Name != "east-gateway" || got.Sync.Status != "OutOfSync" || len(got.Conditions) > 0 {
+				t.Fatalf("Application %s: sync %s, conditions %v; want east-gateway, OutOfSync and none\n%s", got.Name, got.Sync.Status, got.Conditions, out)
+			}
+
+			// With the objects wookie rendered in the cluster, marked as
+			// the Application's (Argo CD's annotation tracking), Argo CD
+			// finds its rendering and the cluster equal.
+			createNamespace(t, env, "gw")
+			for _, o := range r.Clusters[0].Batches[0].Bundles[0].Objects {
+				if o.GetAPIVersion() != "v1" || o.GetKind() != "ConfigMap" {
+					t.Fatalf("the fixture renders a %s %s", o.GetAPIVersion(), o.GetKind())
+				}
+				u := o.DeepCopy()
+				u.SetAnnotations(map[string]string{"argocd.argoproj.io/tracking-id": "east-gateway:/ConfigMap:" + u.GetNamespace() + "/" + u.GetName()})
+				if _, err := dc.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(u.GetNamespace()).
+					Create(t.Context(), u, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, out, err = argoReconcile(t, argocd, server, env, ns)
+			if err != nil {
+				t.Fatalf("argocd admin app get-reconcile-results: %v\n%s", err, out)
+			}
+			if got.Sync.Status != "Synced" || got.Health != "Healthy" || len(got.Conditions) > 0 {
+				t.Errorf("with wookie's rendering deployed: sync %s, health %s, conditions %v; want Synced, Healthy and none\n%s", got.Sync.Status, got.Health, got.Conditions, out)
+			}
+		})
+	}
+}
+
+// argoReconciled is the part of a result of `argocd admin app
+// get-reconcile-results` that the tests read.
+type argoReconciled struct {
+	Name       string           `json:"name"`
+	Health     string           `json:"health"`
+	Conditions []map[string]any `json:"conditions"`
+	Sync       struct {
+		Status     string `json:"status"`
+		ComparedTo struct {
+			Source argoTestSource `json:"source"`
+		} `json:"comparedTo"`
+	} `json:"sync"`
+}
+
+// argoReconcile runs `argocd admin app get-reconcile-results --refresh`
+// on the one Application in Argo CD's namespace ns: Argo CD's application
+// controller code compares it, with server's rendering, to the cluster. It
+// returns the result, and the command's output (and on success the
+// results file).
+func argoReconcile(t *testing.T, argocd string, server *argoRepoServer, env *testenv.Env, ns string) (argoReconciled, []byte, error) {
+	t.Helper()
+	results := filepath.Join(t.TempDir(), "results.yaml")
+	cmd := exec.Command(argocd, "admin", "app", "get-reconcile-results", results, "--refresh",
+		"--repo-server", server.addr, "--namespace", ns, "--kubeconfig", env.Kubeconfig)
+	// The controller reaches the in-cluster destination through
+	// $KUBECONFIG (ARGOCD_FAKE_IN_CLUSTER, which the command sets).
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECONFIG="+env.Kubeconfig)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return argoReconciled{}, out.Bytes(), err
+	}
+	data, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Write(data)
+	var got struct {
+		Applications []argoReconciled `json:"applications"`
+	}
+	if err := yaml.Unmarshal(data, &got); err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if len(got.Applications) != 1 {
+		t.Fatalf("reconcile results of %d Applications, want one:\n%s", len(got.Applications), data)
+	}
+	return got.Applications[0], out.Bytes(), nil
+}
+
+// argoAppGVR is the resource of Argo CD Applications.
+var argoAppGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+
+// argoNamespace makes ns a namespace of Argo CD on the test control plane:
+// the ConfigMap and Secret its settings are read from, and the project
+// default, which allows every repository and destination.
+func argoNamespace(t *testing.T, env *testenv.Env, dc dynamic.Interface, ns string) {
+	t.Helper()
+	createNamespace(t, env, ns)
+	cs, err := kubernetes.NewForConfig(env.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "argocd"}}
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: meta("argocd-cm")}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: meta("argocd-secret")}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	project := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+		"metadata": map[string]any{"name": "default", "namespace": ns},
+		"spec": map[string]any{
+			"sourceRepos":              []any{"*"},
+			"destinations":             []any{map[string]any{"server": "*", "namespace": "*"}},
+			"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}},
+		},
+	}}
+	if _, err := dc.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "appprojects"}).Namespace(ns).
+		Create(t.Context(), project, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// argoRepoServer is an argocd-repo-server run by a test.
+type argoRepoServer struct {
+	// addr is its gRPC address (TLS with a certificate of its own).
+	addr string
+	log  string
+}
+
+// startArgoRepoServer runs the argocd binary as argocd-repo-server on
+// 127.0.0.1 until the test ends, with helm first on its PATH. Its cache
+// would be Redis, which is not there: a failed read is a miss, a failed
+// write is logged, and with ARGOCD_PAUSE_GEN_AFTER_FAILED_ATTEMPTS=0 a
+// failed rendering returns helm's error rather than Redis's.
+func startArgoRepoServer(t *testing.T, argocd, helm string) *argoRepoServer {
+	t.Helper()
+	var ports []int // gRPC, metrics, and a Redis nobody serves
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+	}
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &argoRepoServer{addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: filepath.Join(dir, "repo-server.log")}
+	logFile, err := os.Create(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(argocd, "--address", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
+		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports[1]),
+		"--redis", fmt.Sprintf("127.0.0.1:%d", ports[2]))
+	cmd.Env = append(os.Environ(),
+		"ARGOCD_BINARY_NAME=argocd-repo-server", "ARGOCD_GPG_ENABLED=false", "ARGOCD_PAUSE_GEN_AFTER_FAILED_ATTEMPTS=0",
+		"PATH="+filepath.Dir(helm)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+dir, "TMPDIR="+tmp, "XDG_CACHE_HOME="+filepath.Join(dir, ".cache"), "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("argocd-repo-server log:\n%s", s.logSince(t, 0))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err == nil {
+			c.Close()
+			return s
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("argocd-repo-server exited: %v\n%s", err, s.logSince(t, 0))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("argocd-repo-server does not listen on %s after 30s\n%s", s.addr, s.logSince(t, 0))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// logSize is the length of the repo-server's log so far.
+func (s *argoRepoServer) logSize(t *testing.T) int64 {
+	t.Helper()
+	st, err := os.Stat(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// logSince is the repo-server's log from offset on, its JSON lines
+// unescaped enough to read helm's messages.
+func (s *argoRepoServer) logSince(t *testing.T, offset int64) []byte {
+	t.Helper()
+	data, err := os.ReadFile(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.ReplaceAll(string(data[min(offset, int64(len(data))):]), `\n`, "\n"))
 }
