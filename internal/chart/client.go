@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"wookie.dev/wookie/internal/lock"
 )
 
@@ -196,19 +197,18 @@ func (c *Client) each(ctx context.Context, n int, fn func(context.Context, int) 
 	if par <= 0 {
 		par = 4
 	}
-	sem := make(chan struct{}, par)
+	var g errgroup.Group
+	g.SetLimit(par)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = fn(ctx, i)
-		}()
+		g.Go(func() error {
+			if errs[i] = ctx.Err(); errs[i] == nil {
+				errs[i] = fn(ctx, i)
+			}
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	errs = slices.DeleteFunc(errs, func(e error) bool { return e == nil })
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
 )
@@ -159,29 +160,32 @@ func dependsOnCycle(clusters []*plan.Cluster, targets map[string]Target) error {
 // nothing.
 func (f *fleet) renderAll(ctx context.Context, clusters []*plan.Cluster, par int) map[string]*clusterRun {
 	runs := map[string]*clusterRun{}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, par)
+	var g errgroup.Group
+	g.SetLimit(max(par, 1))
 	for _, pc := range clusters {
 		x := &clusterRun{pc: pc, done: make(chan struct{})}
 		runs[pc.Name] = x
 		if x.rendered = f.given(pc); x.rendered != nil {
 			continue
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				x.renderErr = err
+				return nil
+			}
 			rc, warnings, err := f.render(ctx, pc)
 			if err != nil {
 				// The cluster deploys as a whole, rendered once its inputs
 				// are read; if that rendering fails too, its error is the
 				// cluster's.
 				x.renderErr = err
-				return
+				return nil
 			}
 			x.rendered, x.warnings = rc, warnings
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	for _, x := range runs {
 		if x.rendered != nil {
 			for range x.rendered.Batches {

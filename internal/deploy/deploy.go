@@ -15,6 +15,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/cel"
 	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -794,21 +795,18 @@ func (d *clusterDeploy) ensureNamespace(ctx context.Context, ns string) (bool, e
 func (d *clusterDeploy) conflicts(ctx context.Context, objs []*unstructured.Unstructured) error {
 	msgs := make([]string, len(objs))
 	errs := make([]error, len(objs))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-probe:
+	var g errgroup.Group
+	g.SetLimit(8)
 	for i, o := range objs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			break probe
+		if ctx.Err() != nil {
+			break
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			msgs[i], errs[i] = d.conflict(ctx, o)
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
