@@ -52,9 +52,17 @@ type Inventory struct {
 
 	// cluster is the Plan's cluster; generation is the newest generation
 	// read; shards lists every shard read, to delete after the next write.
+	// stored, when set, is what the cluster holds, sorted: the entries of
+	// the one shard read or last written. Writing the same is skipped.
 	cluster    string
 	generation int
 	shards     []string
+	stored     []InventoryEntry
+}
+
+// sortEntries sorts entries by ID.
+func sortEntries(entries []InventoryEntry) {
+	slices.SortFunc(entries, func(a, b InventoryEntry) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // InventoryEntry is one applied object.
@@ -111,6 +119,10 @@ func loadInventory(ctx context.Context, c client.Client, cluster string) (*Inven
 		inv.Entries = mergeEntries(legacy.Entries, inv.Entries)
 		inv.shards = append(inv.shards, InventoryName)
 	}
+	if len(list.Items) == 1 && len(inv.shards) == 1 {
+		inv.stored = slices.Clone(inv.Entries)
+		sortEntries(inv.stored)
+	}
 	return inv, nil
 }
 
@@ -138,10 +150,14 @@ func shardEntries(cm *corev1.ConfigMap) ([]InventoryEntry, error) {
 }
 
 // saveInventory writes inv as a new generation of shards, then deletes the
-// shards it was read from (and those of earlier writes). The namespace is
+// shards it was read from (and those of earlier writes); when the cluster
+// holds these entries already, it writes nothing. The namespace is
 // created when missing.
 func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
-	slices.SortFunc(inv.Entries, func(a, b InventoryEntry) int { return strings.Compare(a.ID, b.ID) })
+	sortEntries(inv.Entries)
+	if inv.stored != nil && slices.Equal(inv.stored, inv.Entries) {
+		return nil
+	}
 	shards, err := packShards(inv.Entries)
 	if err != nil {
 		return err
@@ -189,7 +205,7 @@ func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 			return fmt.Errorf("write inventory: delete older shard %s/%s: %w", InventoryNamespace, name, err)
 		}
 	}
-	inv.generation, inv.shards = gen, written
+	inv.generation, inv.shards, inv.stored = gen, written, slices.Clone(inv.Entries)
 	return nil
 }
 

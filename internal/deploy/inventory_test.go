@@ -81,6 +81,18 @@ func TestInventoryShards(t *testing.T) {
 	if names := k.shardNames(ctx, t); len(names) != 1 || slices.Contains(first, names[0]) {
 		t.Fatalf("shards after the second write: %v, want one new one (the first were %v)", names, first)
 	}
+	// Writing the same entries again writes nothing.
+	second := k.shardNames(ctx, t)
+	again, err := loadInventory(ctx, k.c, clusterName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saveInventory(ctx, k.c, again); err != nil {
+		t.Fatal(err)
+	}
+	if names := k.shardNames(ctx, t); !slices.Equal(names, second) {
+		t.Errorf("shards after writing the same entries: %v, want %v untouched", names, second)
+	}
 
 	// A write cut off after its first shard: the older generation is
 	// still there, and the union is read.
