@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -88,8 +87,7 @@ func holderGone(holder string) bool {
 	if pid == os.Getpid() {
 		return false
 	}
-	err = syscall.Kill(pid, 0)
-	return errors.Is(err, syscall.ESRCH)
+	return processGone(pid)
 }
 
 // acquireLock takes the lock of cluster through c, waiting up to wait for
