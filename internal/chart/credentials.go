@@ -1,9 +1,12 @@
 package chart
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,8 +44,10 @@ type Credentials struct {
 // Credential holds what wookie sends to the repositories whose URL starts
 // with URL.
 type Credential struct {
-	// URL is matched as a prefix of the repository, index and archive URLs
-	// (oci://host/path for registries); the longest matching prefix wins.
+	// URL says where the credential is sent: to URLs of exactly its
+	// origin (scheme, host and port) whose path starts with its path, on a
+	// "/" boundary (oci://host/path for registries); the longest matching
+	// path wins. A redirect to another origin is followed without it.
 	URL string `json:"url"`
 	// Username and Password for HTTP basic authentication; the *Env
 	// fields name environment variables to read them from instead.
@@ -98,6 +103,9 @@ func LoadCredentials(path string, required bool) (*Credentials, error) {
 		if r.URL == "" {
 			return nil, fmt.Errorf("credentials %s: repositories[%d]: url is required", path, i)
 		}
+		if _, err := parseScope(r.URL); err != nil {
+			return nil, fmt.Errorf("credentials %s: repositories[%d]: %w", path, i, err)
+		}
 	}
 	c.source = path
 	return &c, nil
@@ -119,18 +127,26 @@ func (c *Credentials) For(location string) (*auth, error) {
 	if c == nil {
 		return nil, nil
 	}
+	loc, err := parseScope(location)
+	if err != nil {
+		return nil, nil // no credential for what is no URL
+	}
 	var best *Credential
+	bestLen := -1
 	for i := range c.Repositories {
 		r := &c.Repositories[i]
-		if strings.HasPrefix(location, r.URL) && (best == nil || len(r.URL) > len(best.URL)) {
-			best = r
+		s, err := parseScope(r.URL)
+		if err != nil || !s.contains(loc) {
+			continue
+		}
+		if len(s.path) > bestLen {
+			best, bestLen = r, len(s.path)
 		}
 	}
 	if best == nil {
 		return nil, nil
 	}
 	a := &auth{prefix: best.URL, caFile: best.CAFile, plainHTTP: best.PlainHTTP}
-	var err error
 	if a.username, err = secret(best.Username, best.UsernameEnv, best.URL); err != nil {
 		return nil, err
 	}
@@ -153,4 +169,76 @@ func secret(value, env, url string) (string, error) {
 		return "", fmt.Errorf("credentials for %s: environment variable %s is not set", url, env)
 	}
 	return v, nil
+}
+
+// scope is where a credential applies: an origin and a path under it.
+type scope struct {
+	origin string // scheme://host:port, lowercase, with the default port
+	path   string // without a trailing "/"
+}
+
+// parseScope parses an http(s) URL or an oci://host/path reference (a
+// bare host/path is read as OCI) into a scope.
+func parseScope(location string) (scope, error) {
+	raw := location
+	if !strings.Contains(raw, "://") {
+		raw = "oci://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return scope{}, fmt.Errorf("url %q: not a URL", Redact(location))
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	switch scheme {
+	case "http":
+		port = cmp.Or(port, "80")
+	case "https", "oci":
+		port = cmp.Or(port, "443")
+	default:
+		return scope{}, fmt.Errorf("url %q: want an http://, https:// or oci:// URL", Redact(location))
+	}
+	if u.Hostname() == "" {
+		return scope{}, fmt.Errorf("url %q: no host", Redact(location))
+	}
+	if scheme == "oci" {
+		// An OCI reference may carry a tag or digest after its path.
+		u.Path, _, _ = strings.Cut(u.Path, "@")
+	}
+	return scope{
+		origin: scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port),
+		path:   strings.TrimSuffix(u.Path, "/"),
+	}, nil
+}
+
+// contains reports whether loc is s's origin and under s's path.
+func (s scope) contains(loc scope) bool {
+	return s.origin == loc.origin && (loc.path == s.path || strings.HasPrefix(loc.path, s.path+"/"))
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	sa, err := parseScope(a.String())
+	if err != nil {
+		return false
+	}
+	sb, err := parseScope(b.String())
+	return err == nil && sa.origin == sb.origin
+}
+
+// Redact returns location with the password of its user information, if
+// it has any, replaced by "xxxxx", for messages. A location that does not
+// parse loses everything before its last "@".
+func Redact(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		if i := strings.LastIndex(location, "@"); i >= 0 {
+			if j := strings.Index(location, "://"); j >= 0 && j < i {
+				return location[:j+3] + "xxxxx" + location[i:]
+			}
+			return "xxxxx" + location[i:]
+		}
+		return location
+	}
+	return u.Redacted()
 }

@@ -147,7 +147,7 @@ func (t *transports) client(caFile string, r Retry) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	c := &http.Client{Transport: &retryTransport{base: tr, retry: r}}
+	c := &http.Client{Transport: &retryTransport{base: tr, retry: r}, CheckRedirect: keepCredentialsHome}
 	if t.clients == nil {
 		t.clients = map[string]*http.Client{}
 	}
@@ -155,12 +155,34 @@ func (t *transports) client(caFile string, r Retry) (*http.Client, error) {
 	return c, nil
 }
 
+// maxRedirects bounds the redirects one request follows, as net/http does.
+const maxRedirects = 10
+
+// keepCredentialsHome is the redirect policy of every client: a redirect
+// to another origin (scheme, host or port) than the first request's is
+// followed without the Authorization header. net/http keeps the header
+// when only the port changes, and on every later hop copies it from the
+// first request again, so each hop is checked against the first. OCI
+// registries' bearer token realms are not redirects: oras-go asks them
+// for a token as the distribution spec says, with the credential of the
+// registry that named them.
+func keepCredentialsHome(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if !sameOrigin(via[0].URL, req.URL) {
+		req.Header.Del("Authorization")
+		req.Header.Del("Proxy-Authorization")
+	}
+	return nil
+}
+
 // get downloads url with the credential a (may be nil) and refuses bodies
 // larger than limit bytes.
 func get(ctx context.Context, hc *http.Client, a *auth, url string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("GET %s: %w", Redact(url), plainError(err))
 	}
 	req.Header.Set("User-Agent", "wookie")
 	if a != nil {
@@ -177,19 +199,19 @@ func get(ctx context.Context, hc *http.Client, a *auth, url string, limit int64)
 		if errors.As(err, &se) {
 			return nil, se
 		}
-		return nil, fmt.Errorf("GET %s: %w", url, plainError(err))
+		return nil, fmt.Errorf("GET %s: %w", Redact(url), plainError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		drain(resp)
-		return nil, &StatusError{URL: url, Status: resp.StatusCode, Text: resp.Status, Tries: 1}
+		return nil, &StatusError{URL: Redact(url), Status: resp.StatusCode, Text: resp.Status, Tries: 1}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading the body: %w", url, plainError(err))
+		return nil, fmt.Errorf("GET %s: reading the body: %w", Redact(url), plainError(err))
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("GET %s: larger than the limit of %d bytes", url, limit)
+		return nil, fmt.Errorf("GET %s: larger than the limit of %d bytes", Redact(url), limit)
 	}
 	return data, nil
 }
