@@ -18,12 +18,28 @@ import (
 // carry a checksum; an entry that fails it is ignored and rendered anew.
 // A render whose chart calls lookup is cached only as answered offline
 // (Options.Lookup nil), and such an entry serves only offline renders.
+// Nothing of a sensitive or generated bundle is cached, nor anything of a
+// cluster with inputs rendered live (deploy fills the inputs' values in
+// first). Each object is kept with its YAML (yamlMemo), so that a cache
+// hit is written without encoding it again; the objects of a chart's
+// crds/ directory are cached too, by chart digest (crdsKey).
 type Cache struct {
 	Dir string
 }
 
+// entryName names a cache entry: the directory under Cache.Dir of its kind
+// of entry and its key.
+type entryName struct{ kind, key string }
+
+// The kinds of cache entries: renders of charts, and the objects of
+// charts' crds/ directories.
+const (
+	kindRender = "render"
+	kindCRDs   = "crds"
+)
+
 // cacheKey is the key of a chart render.
-func cacheKey(version, digest string, rel releaseSpec) string {
+func cacheKey(version, digest string, rel releaseSpec) entryName {
 	in, _ := json.Marshal(struct {
 		Version     string         `json:"v"`
 		Digest      string         `json:"digest"`
@@ -35,7 +51,19 @@ func cacheKey(version, digest string, rel releaseSpec) string {
 		SkipSchema  bool           `json:"skipSchema,omitempty"`
 	}{version, digest, rel.name, rel.namespace, rel.values, rel.caps.KubeVersion.Version, rel.caps.APIVersions, rel.skipSchema})
 	sum := sha256.Sum256(in)
-	return hex.EncodeToString(sum[:])
+	return entryName{kindRender, hex.EncodeToString(sum[:])}
+}
+
+// crdsKey is the key of the objects of a chart's crds/ directory: an entry
+// under it also says that the archive loaded as chart name.
+func crdsKey(version, digest, name string) entryName {
+	in, _ := json.Marshal(struct {
+		Version string `json:"v"`
+		Digest  string `json:"digest"`
+		CRDsOf  string `json:"crdsOf"`
+	}{version, digest, name})
+	sum := sha256.Sum256(in)
+	return entryName{kindCRDs, hex.EncodeToString(sum[:])}
 }
 
 // cachedObject is an Object as the cache stores it.
@@ -44,6 +72,7 @@ type cachedObject struct {
 	Hook       string         `json:"hook,omitempty"`
 	HookWeight int            `json:"hookWeight,omitempty"`
 	Object     map[string]any `json:"object"`
+	YAML       *yamlMemo      `json:"yaml,omitempty"`
 }
 
 type cachedOutput struct {
@@ -59,13 +88,13 @@ type cacheEntry struct {
 	Output json.RawMessage `json:"output"`
 }
 
-func (c *Cache) path(key string) string {
-	return filepath.Join(c.Dir, "render", key[:2], key+".json")
+func (c *Cache) path(e entryName) string {
+	return filepath.Join(c.Dir, e.kind, e.key[:2], e.key+".json")
 }
 
 // get returns a cached render; a nil cache, a miss or a damaged entry is
 // (nil, false).
-func (c *Cache) get(key string) (*chartOutput, bool) {
+func (c *Cache) get(key entryName) (*chartOutput, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -88,20 +117,24 @@ func (c *Cache) get(key string) (*chartOutput, bool) {
 	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups}
 	for _, o := range co.Objects {
 		obj := o.Object
-		out.Objects = append(out.Objects, &Object{Unstructured: &unstructured.Unstructured{Object: obj}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight})
+		out.Objects = append(out.Objects, &Object{Unstructured: &unstructured.Unstructured{Object: obj}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, memo: o.YAML})
 	}
 	return out, true
 }
 
-// put stores a render; the cache is an optimisation, so a failed write is
-// not an error.
-func (c *Cache) put(key string, co *chartOutput) {
+// put stores a render, each object with its YAML, which it keeps with
+// the object too; the cache is an optimisation, so a failed write is not
+// an error.
+func (c *Cache) put(key entryName, co *chartOutput) {
 	if c == nil {
 		return
 	}
 	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, Objects: []cachedObject{}}
 	for _, o := range co.Objects {
-		cached.Objects = append(cached.Objects, cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object})
+		if o.memo == nil {
+			o.memo, _ = newYAMLMemo(o.Object)
+		}
+		cached.Objects = append(cached.Objects, cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object, YAML: o.memo})
 	}
 	out, err := json.Marshal(cached)
 	if err != nil {

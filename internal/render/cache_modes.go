@@ -21,10 +21,9 @@ const (
 // (its objects carry secrets), inside directories of mode cacheDirMode,
 // which it makes or narrows: a cache written by an older wookie has wider
 // ones.
-func (c *Cache) write(key string, data []byte, secret bool) error {
+func (c *Cache) write(key entryName, data []byte, secret bool) error {
 	path := c.path(key)
-	render := filepath.Join(c.Dir, "render")
-	for _, dir := range []string{render, filepath.Dir(path)} {
+	for _, dir := range []string{filepath.Join(c.Dir, key.kind), filepath.Dir(path)} {
 		if err := os.MkdirAll(dir, cacheDirMode); err != nil {
 			return err
 		}

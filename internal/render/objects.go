@@ -31,6 +31,9 @@ type Object struct {
 	Hook string `json:"hook,omitempty"`
 	// HookWeight orders hooks of the same phase.
 	HookWeight int `json:"hookWeight,omitempty"`
+	// memo is the YAML of the object as the render cache holds it; nil
+	// when it came from no cache entry.
+	memo *yamlMemo
 }
 
 // ID identifies an object in a cluster: group, kind, namespace and name.
@@ -191,11 +194,13 @@ func sortObjects(objs []*Object) {
 }
 
 // MarshalYAML writes objects as one YAML stream with sorted keys, each
-// document preceded by a comment naming its source.
+// document preceded by a comment naming its source. The YAML of an object
+// from the render cache is taken from the cache entry, for the fields that
+// have not changed since (yamlMemo).
 func MarshalYAML(objs []*Object) ([]byte, error) {
 	var b bytes.Buffer
 	for _, o := range objs {
-		data, err := yaml.Marshal(o.Object)
+		data, err := o.marshalYAML()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}
@@ -206,4 +211,14 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 		b.Write(data)
 	}
 	return b.Bytes(), nil
+}
+
+// marshalYAML is the YAML of one object.
+func (o *Object) marshalYAML() ([]byte, error) {
+	if o.memo != nil {
+		if data, ok := o.memo.reuse(o.Object); ok {
+			return data, nil
+		}
+	}
+	return yaml.Marshal(o.Object)
 }

@@ -137,13 +137,31 @@ func Render(ctx context.Context, p *plan.Plan, opts Options) (*Result, error) {
 
 // work is one bundle being rendered.
 type work struct {
-	cluster  string
+	cluster string
+	// live says the bundle's cluster has inputs and is rendered with
+	// Options.Lookup: deploy filled the inputs' values in, and nothing of
+	// it may be cached.
+	live     bool
 	bundle   *plan.Bundle
 	out      *Bundle
-	chart    *chartv2.Chart
-	digest   string // of the chart archive
+	archive  []byte
+	chart    *chartv2.Chart // loaded from archive when first needed
+	digest   string         // of the chart archive
 	crds     []*Object
 	warnings []string
+}
+
+// load loads the bundle's chart from its archive, once.
+func (w *work) load() error {
+	if w.chart != nil {
+		return nil
+	}
+	ch, err := chart.Load(w.archive, chart.DefaultLimits, w.bundle.Chart.Name, "")
+	if err != nil {
+		return fmt.Errorf("bundle %s: chart %s: %w", w.bundle.Name, w.bundle.Chart.Name, err)
+	}
+	w.chart = ch
+	return nil
 }
 
 func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluster, []string, error) {
@@ -171,7 +189,7 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 	index := map[string]*work{}
 	for bi := range out.Batches {
 		for ui := range out.Batches[bi].Bundles {
-			w := &work{cluster: pc.Name, bundle: &pc.Batches[bi].Bundles[ui], out: &out.Batches[bi].Bundles[ui]}
+			w := &work{cluster: pc.Name, live: len(pc.Inputs) > 0 && opts.Lookup != nil, bundle: &pc.Batches[bi].Bundles[ui], out: &out.Batches[bi].Bundles[ui]}
 			all = append(all, w)
 			index[w.bundle.Name] = w
 		}
@@ -215,8 +233,10 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 	return out, warnings, nil
 }
 
-// loadCharts fetches and loads the chart of every chart bundle, in
-// parallel.
+// loadCharts fetches the chart of every chart bundle and reads the
+// objects of its crds/ directory, in parallel: from the render cache,
+// whose entry says the archive loaded before, or by loading the chart.
+// A chart found there is loaded only if a render of it misses the cache.
 func loadCharts(ctx context.Context, ws []*work, opts Options) error {
 	return each(ctx, ws, opts.Parallel, nil, func(ctx context.Context, w *work) error {
 		if w.bundle.Chart == nil {
@@ -229,15 +249,24 @@ func loadCharts(ctx context.Context, ws []*work, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("bundle %s: %w", w.bundle.Name, err)
 		}
-		ch, err := chart.Load(data, chart.DefaultLimits, w.bundle.Chart.Name, "")
-		if err != nil {
-			return fmt.Errorf("bundle %s: chart %s: %w", w.bundle.Name, w.bundle.Chart.Name, err)
-		}
-		w.chart, w.digest = ch, chart.Digest(data)
-		if w.bundle.CRDs != plan.CRDsSkip {
-			if w.crds, err = crdFiles(ch); err != nil {
+		w.archive, w.digest = data, chart.Digest(data)
+		// A crds/ directory is the archive's, whatever the values: it is
+		// cached for every bundle.
+		key := crdsKey(opts.Version, w.digest, w.bundle.Chart.Name)
+		co, ok := opts.Cache.get(key)
+		if !ok {
+			if err := w.load(); err != nil {
+				return err
+			}
+			crds, err := crdFiles(w.chart)
+			if err != nil {
 				return fmt.Errorf("bundle %s: chart %s: crds: %w", w.bundle.Name, w.bundle.Chart.Name, err)
 			}
+			co = &chartOutput{Objects: crds}
+			opts.Cache.put(key, co)
+		}
+		if w.bundle.CRDs != plan.CRDsSkip {
+			w.crds = co.Objects
 		}
 		return nil
 	}, nil)
@@ -426,8 +455,8 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 	}
 	rel := releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps, skipSchema: u.Chart.SkipSchemaValidation}
 	cache := opts.Cache
-	if u.IsSensitive() {
-		cache = nil // the cache is no place for secrets
+	if u.IsSensitive() || w.live {
+		cache = nil // the cache is no place for secrets or inputs' values
 	}
 	key := cacheKey(opts.Version, w.digest, rel)
 	co, ok := cache.get(key)
@@ -435,6 +464,9 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 		ok = false // answered offline: render it with the live answers
 	}
 	if !ok {
+		if err := w.load(); err != nil {
+			return err
+		}
 		var err error
 		co, err = renderChart(ctx, w.chart, rel, opts.Lookup)
 		if err != nil {
