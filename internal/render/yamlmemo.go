@@ -60,8 +60,11 @@ func newYAMLMemo(obj map[string]any) (m *yamlMemo, ok bool) {
 // yamlKeyOrder returns the keys of obj in the order go-yaml writes them
 // (it sorts numbers inside keys by value), read from go-yaml's own
 // encoding of the keys; ok is false when that encoding is not one line
-// "key: index" per key.
+// "key: index" per key, or obj is empty (its YAML is "{}").
 func yamlKeyOrder(obj map[string]any) ([]string, bool) {
+	if len(obj) == 0 {
+		return nil, false
+	}
 	keys := make([]string, 0, len(obj))
 	probe := make(map[string]int, len(obj))
 	for k := range obj {
