@@ -2,12 +2,12 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cert"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type certsInitFlags struct {
@@ -46,74 +46,34 @@ func runCertsInit(s *streams, f *certsInitFlags, explicit bool) error {
 	if f.keyAlgorithm != cert.RSA && f.keyAlgorithm != cert.ECDSA {
 		return usagef("--key-algorithm %q: want %s or %s", f.keyAlgorithm, cert.RSA, cert.ECDSA)
 	}
-	names, err := certClusters(s, &f.certsFlags)
+	p, names, err := certClusters(s, &f.certsFlags)
 	if err != nil {
 		return err
 	}
-	store, err := certStore(&f.config)
-	if err != nil {
-		return err
-	}
-	return initCerts(s, &f.config, store, names, certsInitHow{keyAlgorithm: f.keyAlgorithm, explicit: explicit, force: f.force})
+	return p.InitCerts(names, pipeline.CertsOptions{
+		KeyAlgorithm: f.keyAlgorithm, Explicit: explicit, Force: f.force,
+		OnCert: func(a pipeline.CertAction) { sayCert(s, &f.config, a, false) },
+	})
 }
 
-// certsInitHow are the choices of initCerts.
-type certsInitHow struct {
-	// keyAlgorithm is the key algorithm of a new root, and with explicit
-	// of new intermediates, which otherwise take the root's.
-	keyAlgorithm string
-	explicit     bool
-	// force replaces the root and the intermediates.
-	force bool
-	// forUp prefixes the progress lines with "certs: " and says nothing
-	// about material kept, for wookie up.
-	forUp bool
-}
-
-// initCerts makes the root CA of store unless it has one, and the
-// intermediate CA of every cluster of names that has none, checking the
-// material it keeps; with how.force it replaces both. It says on stderr
-// what it made or kept.
-func initCerts(s *streams, cf *configFlags, store cert.Store, names []string, how certsInitHow) error {
+// sayCert says on stderr, unless -q, what was done to a CA; for wookie up
+// (forUp) with the prefix "certs: ", and nothing about material kept.
+func sayCert(s *streams, cf *configFlags, a pipeline.CertAction, forUp bool) {
 	prefix := ""
-	if how.forUp {
+	if forUp {
 		prefix = "certs: "
 	}
-	kept := func(format string, args ...any) {
-		if !how.forUp {
-			say(s, cf, format, args...)
-		}
-	}
-	switch err := store.InitRoot(cert.RootOptions{KeyAlgorithm: how.keyAlgorithm}, how.force); {
-	case errors.Is(err, cert.ErrExists):
-		if _, err := store.LoadRoot(); err != nil {
-			return fmt.Errorf("certs: %w", err)
-		}
-		kept("✓ root CA exists in %s: kept (--force replaces it)", store.Dir)
-	case err != nil:
-		return fmt.Errorf("certs: root CA: %w", err)
+	switch {
+	case !a.Made && forUp:
+	case a.Cluster == "" && a.Made:
+		say(s, cf, "✓ %sroot CA made in %s (%s)", prefix, a.Dir, a.KeyAlgorithm)
+	case a.Cluster == "":
+		say(s, cf, "✓ root CA exists in %s: kept (--force replaces it)", a.Dir)
+	case a.Made:
+		say(s, cf, "✓ %scluster %s: intermediate CA made", prefix, a.Cluster)
 	default:
-		say(s, cf, "✓ %sroot CA made in %s (%s)", prefix, store.Dir, how.keyAlgorithm)
+		say(s, cf, "✓ cluster %s: intermediate CA exists: kept", a.Cluster)
 	}
-	for _, name := range names {
-		opts := cert.IntermediateOptions{}
-		if how.explicit {
-			opts.KeyAlgorithm = how.keyAlgorithm
-		}
-		err := store.IssueIntermediate(name, opts, how.force)
-		switch {
-		case errors.Is(err, cert.ErrExists):
-			if _, _, err := store.LoadIntermediate(name); err != nil {
-				return fmt.Errorf("certs: cluster %s: %w", name, err)
-			}
-			kept("✓ cluster %s: intermediate CA exists: kept", name)
-		case err != nil:
-			return fmt.Errorf("certs: cluster %s: %w", name, err)
-		default:
-			say(s, cf, "✓ %scluster %s: intermediate CA made", prefix, name)
-		}
-	}
-	return nil
 }
 
 // isMissing tells whether err says a certificate file does not exist.

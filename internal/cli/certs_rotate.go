@@ -19,11 +19,11 @@ mesh keep trusting each other. Deploy afterwards to update the clusters'
 cacerts Secrets; istiod picks them up.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names, err := certClusters(s, f)
+			p, names, err := certClusters(s, f)
 			if err != nil {
 				return err
 			}
-			store, err := certStore(&f.config)
+			store, err := p.CertStore()
 			if err != nil {
 				return err
 			}

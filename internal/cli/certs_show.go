@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cert"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type certsShowFlags struct {
@@ -33,7 +34,7 @@ warned about on stderr.`,
 			if err := checkOutput(f.output, "table", "json"); err != nil {
 				return err
 			}
-			store, err := certStore(&f.config)
+			store, err := certStore(s, &f.config)
 			if err != nil {
 				return err
 			}
@@ -51,7 +52,7 @@ warned about on stderr.`,
 			}
 			now := time.Now()
 			for _, i := range infos {
-				if msg := expiryWarning(i, now); msg != "" {
+				if msg := pipeline.ExpiryWarning(i, now); msg != "" {
 					warn(s, &f.config, []string{msg})
 				}
 			}

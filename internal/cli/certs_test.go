@@ -19,7 +19,7 @@ func TestCertsCommands(t *testing.T) {
 	dir := t.TempDir()
 	workIn(t, dir, "targets: kubeconfig: {enable: true, clusterName: \"east\", context: \"east\", kubeVersion: \"1.31.4\"}\n")
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	certs := filepath.Join(dir, "state", "wookie", configName(&configFlags{}), "certs")
+	certs := filepath.Join(dir, "state", "wookie", configNameOf(""), "certs")
 	show := func() []cert.Info {
 		t.Helper()
 		code, out, stderr := run(t, "certs", "show", "-o", "json")

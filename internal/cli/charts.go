@@ -36,40 +36,6 @@ type chartsFlags struct {
 	output string
 }
 
-// pinnedEntries returns the lock entries of the Plan's charts. Charts
-// without one are resolved now (a warning), or an error with --locked.
-func pinnedEntries(cmd *cobra.Command, s *streams, f *chartsFlags, client *chart.Client, refs []lock.Ref) ([]lock.Entry, error) {
-	lf, err := readLock(f.lock.lockFile)
-	if err != nil {
-		return nil, err
-	}
-	var entries []lock.Entry
-	var missing []lock.Ref
-	for _, r := range refs {
-		if e, ok := lf.Lookup(r); ok {
-			entries = append(entries, e)
-		} else {
-			missing = append(missing, r)
-		}
-	}
-	if len(missing) == 0 {
-		return entries, nil
-	}
-	var names []string
-	for _, r := range missing {
-		names = append(names, r.String())
-	}
-	if f.lock.locked {
-		return nil, fmt.Errorf("%s: not pinned (--locked): %s: run 'wookie lock'", f.lock.lockFile, strings.Join(names, "; "))
-	}
-	warn(s, &f.config, []string{fmt.Sprintf("not pinned in %s, resolved now: %s: run 'wookie lock'", f.lock.lockFile, strings.Join(names, "; "))})
-	resolved, err := client.Lock(cmd.Context(), missing, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return append(entries, resolved.Charts...), nil
-}
-
 func newChartsPullCmd(s *streams) *cobra.Command {
 	f := &chartsFlags{}
 	cmd := &cobra.Command{
@@ -81,23 +47,16 @@ with --offline (air-gapped).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start := time.Now()
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 			if err != nil {
 				return err
 			}
-			client, err := newChartClient(&f.fetch)
+			entries, err := p.Pull(cmd.Context(), pl)
 			if err != nil {
-				return err
-			}
-			entries, err := pinnedEntries(cmd, s, f, client, lock.Refs(p))
-			if err != nil {
-				return err
-			}
-			if err := client.FetchAll(cmd.Context(), entries); err != nil {
 				return err
 			}
 			if !f.config.quiet {
-				fmt.Fprintf(s.err, "✓ %d charts verified in %s  %.1fs\n", len(entries), client.Cache.Dir, time.Since(start).Seconds())
+				fmt.Fprintf(s.err, "✓ %d charts verified in %s  %.1fs\n", len(entries), p.CacheDir(), time.Since(start).Seconds())
 			}
 			return nil
 		},
@@ -132,19 +91,19 @@ state in the cache: cached (verified), missing, corrupt, or local.`,
 			if err := checkOutput(f.output, "table", "json"); err != nil {
 				return err
 			}
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 			if err != nil {
 				return err
 			}
-			lf, err := readLock(f.lock.lockFile)
+			lf, err := p.ReadLock()
 			if err != nil {
 				return err
 			}
-			client, err := newChartClient(&f.fetch)
+			client, err := p.ChartClient()
 			if err != nil {
 				return err
 			}
-			rows := chartRows(p, lf, client)
+			rows := chartRows(pl, lf, client)
 			out, err := formatChartRows(rows, f.output)
 			if err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"wookie.dev/wookie/internal/check"
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type checkFlags struct {
@@ -90,13 +91,17 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	// made from the certificate store at deploy time, are left out. Objects
 	// holding input references are left out as render leaves them out,
 	// with a note each.
-	how := renderHow{noCache: f.noCache, allowUnknownKinds: true, includeSecrets: true, leaveOutInputRefs: true}
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, how)
+	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
 		return err
 	}
+	how := pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: true, IncludeSecrets: true, LeaveOutInputRefs: true}
+	res, err := p.Render(cmd.Context(), pl, how)
+	if err != nil {
+		return renderHints(err)
+	}
 	note(s, &f.config, objectNotes(res))
-	r, err := check.Run(p, res, checkOptions(&f.fetch, f.noCache))
+	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: f.noCache})
 	if err != nil {
 		return err
 	}
@@ -123,8 +128,8 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 
 // checkBeforeWrite checks a rendered Plan for wookie render --check: the
 // findings go to stderr, and an error stops the render before it writes.
-func checkBeforeWrite(s *streams, cf *configFlags, p *plan.Plan, res *render.Result, strict bool, opts check.Options) error {
-	r, err := check.Run(p, res, opts)
+func checkBeforeWrite(s *streams, cf *configFlags, p *pipeline.Pipeline, pl *plan.Plan, res *render.Result, strict bool, noCache bool) error {
+	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: noCache})
 	if err != nil {
 		return err
 	}
@@ -138,13 +143,4 @@ func checkBeforeWrite(s *streams, cf *configFlags, p *plan.Plan, res *render.Res
 		return fmt.Errorf("check failed: nothing written")
 	}
 	return nil
-}
-
-// checkOptions are the options of check.Run: the cache directory's check
-// cache, unless --no-cache.
-func checkOptions(ff *fetchFlags, noCache bool) check.Options {
-	if noCache {
-		return check.Options{}
-	}
-	return check.Options{CacheDir: cacheDir(ff), Version: cacheVersion()}
 }

@@ -3,14 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cluster"
-	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 func newClusterCmd(s *streams) *cobra.Command {
@@ -44,67 +41,13 @@ func addClusterCmdFlags(cmd *cobra.Command, f *clusterCmdFlags) {
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for every cluster (default: the cluster's own, else $KUBECONFIG or ~/.kube/config)")
 }
 
-// selectClusters returns the clusters of p that names select, in Plan
-// order; no names select all. A name the Plan does not have is a usage
-// error.
-func selectClusters(p *plan.Plan, names []string) ([]plan.Cluster, error) {
-	for _, n := range names {
-		if !slices.ContainsFunc(p.Clusters, func(c plan.Cluster) bool { return c.Name == n }) {
-			var have []string
-			for _, c := range p.Clusters {
-				have = append(have, c.Name)
-			}
-			if len(have) == 0 {
-				return nil, usagef("cluster %s: the Plan has no clusters", n)
-			}
-			return nil, usagef("cluster %s: no such cluster in the Plan (it has %s)", n, strings.Join(have, ", "))
-		}
-	}
-	var out []plan.Cluster
-	for _, c := range p.Clusters {
-		if len(names) == 0 || slices.Contains(names, c.Name) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-// k3dClusters returns the clusters that wookie creates with k3d.
-func k3dClusters(cs []plan.Cluster) []plan.Cluster {
-	var out []plan.Cluster
-	for _, c := range cs {
-		if c.K3d != nil {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// selectK3d returns the k3d clusters names select: by default every k3d
-// cluster of p; a named cluster that is not one is an error.
-func selectK3d(p *plan.Plan, names []string, verb string) ([]plan.Cluster, error) {
-	sel, err := selectClusters(p, names)
+// newManager returns the cluster manager of p, printing its progress to
+// stderr unless quiet.
+func newManager(s *streams, p *pipeline.Pipeline, cf *configFlags, kubeconfig string) (*cluster.Manager, error) {
+	m, err := p.ClusterManager(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	if len(names) > 0 {
-		for _, c := range sel {
-			if c.K3d == nil {
-				return nil, fmt.Errorf("cluster %s: not a k3d cluster (target %s): wookie %s only k3d clusters", c.Name, c.Target, verb)
-			}
-		}
-	}
-	return k3dClusters(sel), nil
-}
-
-// newManager returns the cluster manager for the configuration cf
-// selects, printing its progress to stderr unless quiet.
-func newManager(s *streams, cf *configFlags, kubeconfig string) (*cluster.Manager, error) {
-	dir, err := configStateDir(cf)
-	if err != nil {
-		return nil, err
-	}
-	m := &cluster.Manager{ConfigDir: filepath.Join(dir, "k3d"), Kubeconfig: kubeconfig}
 	if !cf.quiet {
 		m.Progress = s.err
 		m.OnEvent = func(e cluster.Event) { fmt.Fprintln(s.err, clusterLine(e)) }

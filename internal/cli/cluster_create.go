@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cluster"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type clusterCreateFlags struct {
@@ -30,15 +31,15 @@ started. k3d and docker must be installed and the Docker daemon running.`,
   wookie cluster create -f examples/multi-k3d east
   wookie cluster create --timeout 5m`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, nil, nil)
 			if err != nil {
 				return err
 			}
-			sel, err := selectK3d(p, append(args, f.clusters...), "creates")
+			sel, err := pipeline.SelectK3d(pl, append(args, f.clusters...), "creates")
 			if err != nil {
 				return err
 			}
-			m, err := newManager(s, &f.config, f.kubeconfig)
+			m, err := newManager(s, p, &f.config, f.kubeconfig)
 			if err != nil {
 				return err
 			}

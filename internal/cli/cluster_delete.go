@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 func newClusterDeleteCmd(s *streams) *cobra.Command {
@@ -17,15 +18,15 @@ context are never deleted.`,
 		Example: `  wookie cluster delete
   wookie cluster delete -f examples/multi-k3d west`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, nil, nil)
 			if err != nil {
 				return err
 			}
-			sel, err := selectK3d(p, append(args, f.clusters...), "deletes")
+			sel, err := pipeline.SelectK3d(pl, append(args, f.clusters...), "deletes")
 			if err != nil {
 				return err
 			}
-			m, err := newManager(s, &f.config, f.kubeconfig)
+			m, err := newManager(s, p, &f.config, f.kubeconfig)
 			if err != nil {
 				return err
 			}

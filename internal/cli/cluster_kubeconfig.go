@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cluster"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 func newClusterKubeconfigCmd(s *streams) *cobra.Command {
@@ -20,11 +21,11 @@ an existing context, the kubeconfig file and the context.`,
   KUBECONFIG=/tmp/kubeconfig kubectl get nodes`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, nil, nil)
 			if err != nil {
 				return err
 			}
-			sel, err := selectClusters(p, args)
+			sel, err := pipeline.SelectClusters(pl, args)
 			if err != nil {
 				return err
 			}
@@ -33,7 +34,7 @@ an existing context, the kubeconfig file and the context.`,
 				_, err := fmt.Fprintf(s.out, "kubeconfig: %s\ncontext: %s\n", cluster.KubeconfigPath(c, f.kubeconfig), c.Context)
 				return err
 			}
-			m, err := newManager(s, &f.config, f.kubeconfig)
+			m, err := newManager(s, p, &f.config, f.kubeconfig)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/cluster"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type clusterListFlags struct {
@@ -31,15 +32,15 @@ or why not).`,
 			if err := checkOutput(f.output, "table", "json"); err != nil {
 				return err
 			}
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, nil, nil)
 			if err != nil {
 				return err
 			}
-			sel, err := selectClusters(p, f.clusters)
+			sel, err := pipeline.SelectClusters(pl, f.clusters)
 			if err != nil {
 				return err
 			}
-			m, err := newManager(s, &f.config, f.kubeconfig)
+			m, err := newManager(s, p, &f.config, f.kubeconfig)
 			if err != nil {
 				return err
 			}

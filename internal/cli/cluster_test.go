@@ -13,6 +13,7 @@ import (
 
 	"wookie.dev/wookie/internal/cluster/clustertest"
 	"wookie.dev/wookie/internal/testenv"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 // runIn runs wookie with stdin as standard input.
@@ -242,9 +243,18 @@ func TestUp(t *testing.T) {
 	}
 }
 
-// configNameOf is the configuration name wookie gives the directory dir.
+// configNameOf is the configuration name wookie gives the directory dir;
+// "" for ./wookie.cue or the embedded default.
 func configNameOf(dir string) string {
-	return configName(&configFlags{files: []string{dir}})
+	cfg := pipeline.Config{}
+	if dir != "" {
+		cfg.Files = []string{dir}
+	}
+	p, err := pipeline.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return p.ConfigName()
 }
 
 // writeFile writes content to dir/name and returns the path.

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
 
-	"wookie.dev/wookie/internal/eval"
 	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 // configFlags select the configuration a command works on.
@@ -28,45 +26,38 @@ func addConfigFlags(cmd *cobra.Command, f *configFlags, withFrom bool) {
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print no warnings or progress on stderr")
 }
 
-// loadPlan evaluates the configuration, or reads the Plan given with --from,
-// and prints warnings to stderr.
-func loadPlan(s *streams, f *configFlags) (*plan.Plan, error) {
-	if f.from != "" {
-		if len(f.files) > 0 {
-			return nil, usagef("--from and -f exclude each other: a Plan from --from is already evaluated")
-		}
-		return readPlan(s, f.from)
+// newPipeline returns the pipeline the flags select; lf and ff may be nil
+// for commands without lock and fetch flags. Warnings go to stderr unless
+// -q.
+func newPipeline(s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags) (*pipeline.Pipeline, error) {
+	if cf.from != "" && len(cf.files) > 0 {
+		return nil, usagef("--from and -f exclude each other: a Plan from --from is already evaluated")
 	}
-	res, err := eval.Evaluate(eval.Config{Files: f.files})
-	if err != nil {
-		return nil, err
+	c := pipeline.Config{Files: cf.files, From: cf.from, Stdin: s.in}
+	if lf != nil {
+		c.LockFile, c.Locked = lf.lockFile, lf.locked
 	}
-	warn(s, f, res.Warnings)
-	return res.Plan, nil
+	if ff != nil {
+		c.CacheDir, c.Offline = ff.cacheDir, ff.offline
+	}
+	if !cf.quiet {
+		c.Warn = func(w string) { fmt.Fprintf(s.err, "warning: %s\n", w) }
+	}
+	return pipeline.New(c)
 }
 
-// readPlan decodes and normalizes a Plan file ("-" for stdin).
-func readPlan(s *streams, name string) (*plan.Plan, error) {
-	var data []byte
-	var err error
-	source := name
-	if name == "-" {
-		source = "<stdin>"
-		data, err = io.ReadAll(s.in)
-	} else {
-		data, err = os.ReadFile(name)
-	}
+// load returns the pipeline the flags select and its Plan, evaluated or
+// read from --from.
+func load(s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags) (*pipeline.Pipeline, *plan.Plan, error) {
+	p, err := newPipeline(s, cf, lf, ff)
 	if err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
+		return nil, nil, err
 	}
-	p, err := plan.Decode(data, source)
+	pl, err := p.Load()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := plan.Normalize(p); err != nil {
-		return nil, fmt.Errorf("%s: invalid plan:\n%w", source, err)
-	}
-	return p, nil
+	return p, pl, nil
 }
 
 // warn prints warnings to stderr unless -q was given.

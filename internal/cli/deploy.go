@@ -13,6 +13,7 @@ import (
 	"wookie.dev/wookie/internal/deploy"
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 // clusterFlags select clusters and how to reach them.
@@ -44,78 +45,32 @@ func addLiveFlags(cmd *cobra.Command, f *liveFlags) {
 	addClusterFlags(cmd, &f.cluster)
 }
 
-// renderLive loads the Plan, checks the --cluster names (an unknown one is
-// a usage error) and renders it, except the clusters with inputs: deploy,
-// diff and status render those once the inputs are read.
-func renderLive(cmd *cobra.Command, s *streams, f *liveFlags) (*plan.Plan, *render.Result, error) {
-	p, err := loadPlan(s, &f.config)
+// renderLive loads the Plan and renders it as deploy, diff and status
+// want it (pipeline.RenderLive); an unknown --cluster is a usage error.
+func renderLive(cmd *cobra.Command, s *streams, f *liveFlags) (*pipeline.Pipeline, *plan.Plan, *render.Result, error) {
+	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return renderLiveLoaded(cmd, s, f, p)
+	res, err := p.RenderLive(cmd.Context(), pl, f.cluster.clusters)
+	if err != nil {
+		return nil, nil, nil, renderHints(err)
+	}
+	return p, pl, res, nil
 }
 
-// renderLiveLoaded is renderLive for a Plan already loaded. Before
-// anything is rendered, it checks that the certificate store holds what
-// the generated bundles of every selected cluster need, those with inputs
-// included, so that a deploy does not stop half-way for it.
-func renderLiveLoaded(cmd *cobra.Command, s *streams, f *liveFlags, p *plan.Plan) (*plan.Plan, *render.Result, error) {
-	sel, err := selectClusters(p, f.cluster.clusters)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkGenerated(cmd, &f.config, sel); err != nil {
-		return nil, nil, err
-	}
-	how := liveRender
-	how.deferInputs = true
-	return renderLoaded(cmd, s, &f.config, &f.lock, &f.fetch, how, p)
-}
-
-// checkGenerated makes the objects of the generated bundles of clusters
-// from the certificate store, and returns the first error, with a hint.
-// The objects are dropped: rendering makes them again.
-func checkGenerated(cmd *cobra.Command, cf *configFlags, clusters []plan.Cluster) error {
-	var gen render.Generator
-	for _, c := range clusters {
-		for _, b := range c.Batches {
-			for i := range b.Bundles {
-				u := &b.Bundles[i]
-				if u.Generate == nil {
-					continue
-				}
-				if gen == nil {
-					store, err := certStore(cf)
-					if err != nil {
-						return fmt.Errorf("cluster %s: bundle %s: certificate store: %w", c.Name, u.Name, err)
-					}
-					gen = render.StoreGenerator{Store: store}
-				}
-				if _, err := gen.Generate(cmd.Context(), c.Name, u); err != nil {
-					return withCertsHint(fmt.Errorf("cluster %s: bundle %s: %w", c.Name, u.Name, err))
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// readOptions are the deploy options of diff and status: the selected
-// clusters, how to reach them and to render the clusters with inputs, and
-// the warnings about inputs without a value printed to stderr.
-func readOptions(s *streams, f *liveFlags) (deploy.Options, error) {
-	ropts, err := renderOptions(&f.config, &f.lock, &f.fetch, liveRender)
-	if err != nil {
-		return deploy.Options{}, err
-	}
-	return deploy.Options{
-		Clusters: f.cluster.clusters, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context, Render: ropts,
+// liveOptions are the options of diff and status: the selected clusters
+// and how to reach them, the warnings about inputs without a value printed
+// to stderr.
+func liveOptions(s *streams, f *liveFlags) pipeline.DeployOptions {
+	return pipeline.DeployOptions{
+		Clusters: f.cluster.clusters, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context,
 		OnEvent: func(e deploy.Event) {
 			if e.Type == "warning" {
 				warn(s, &f.config, []string{"cluster " + e.Cluster + ": " + e.Message})
 			}
 		},
-	}, nil
+	}
 }
 
 type deployFlags struct {
@@ -126,6 +81,9 @@ type deployFlags struct {
 	forceConflicts bool
 	lockWait       time.Duration
 	output         string
+	// unvalidated are the objects ("cluster object") a dry run could not
+	// have the server check.
+	unvalidated []string
 }
 
 func newDeployCmd(s *streams) *cobra.Command {
@@ -204,24 +162,21 @@ func (f *deployFlags) check() error {
 
 func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 	start := time.Now()
-	p, res, err := renderLive(cmd, s, &f.liveFlags)
+	p, pl, res, err := renderLive(cmd, s, &f.liveFlags)
 	if err != nil {
 		return err
 	}
-	return deployRendered(cmd, s, f, p, res, start)
+	sum, err := p.Deploy(cmd.Context(), pl, res, f.options(s))
+	return f.report(s, sum, err, start)
 }
 
-// deployRendered applies res, rendered from p, as deploy does (wookie up
-// too), and reports the time since start.
-func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan, res *render.Result, start time.Time) error {
-	ropts, err := renderOptions(&f.config, &f.lock, &f.fetch, liveRender)
-	if err != nil {
-		return err
-	}
+// options are the deploy options the flags give; the text or JSON events
+// go to stderr or stdout. The objects a dry run could not have the server
+// check are collected for report.
+func (f *deployFlags) options(s *streams) pipeline.DeployOptions {
 	enc := json.NewEncoder(s.out)
-	var unvalidated []string // in a dry run: "cluster object"
-	opts := deploy.Options{
-		Render:         ropts,
+	f.unvalidated = nil
+	return pipeline.DeployOptions{
 		Clusters:       f.cluster.clusters,
 		Kubeconfig:     f.cluster.kubeconfig,
 		Context:        f.cluster.context,
@@ -232,7 +187,7 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 		LockWait:       f.lockWait,
 		OnEvent: func(e deploy.Event) {
 			for _, o := range e.Unvalidated {
-				unvalidated = append(unvalidated, e.Cluster+" "+o)
+				f.unvalidated = append(f.unvalidated, e.Cluster+" "+o)
 			}
 			if f.output == "json" {
 				_ = enc.Encode(e)
@@ -243,7 +198,11 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 			}
 		},
 	}
-	sum, err := deploy.Deploy(cmd.Context(), p, res, opts)
+}
+
+// report turns the outcome of a deploy (wookie up's too) into the summary
+// line on stderr, or the error with its hint.
+func (f *deployFlags) report(s *streams, sum *pipeline.Summary, err error, start time.Time) error {
 	var ce *deploy.ConflictError
 	if errors.As(err, &ce) {
 		return fmt.Errorf("%w\nhint: --force-conflicts takes the fields over for wookie", err)
@@ -253,11 +212,11 @@ func deployRendered(cmd *cobra.Command, s *streams, f *deployFlags, p *plan.Plan
 	}
 	if f.output == "text" && !f.config.quiet {
 		verb := "deployed"
-		if opts.DryRun {
+		if f.dryRun == "server" {
 			verb = "dry run (server): nothing changed;"
 		}
 		fmt.Fprintf(s.err, "✓ %s %d bundles, %d objects: created %d, configured %d, unchanged %d, pruned %d, kept %d  %.1fs%s\n",
-			verb, sum.Bundles, sum.Objects, sum.Created, sum.Configured, sum.Unchanged, sum.Pruned, sum.Kept, time.Since(start).Seconds(), unvalidatedNote(unvalidated))
+			verb, sum.Bundles, sum.Objects, sum.Created, sum.Configured, sum.Unchanged, sum.Pruned, sum.Kept, time.Since(start).Seconds(), unvalidatedNote(f.unvalidated))
 	}
 	return nil
 }

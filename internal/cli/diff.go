@@ -65,16 +65,13 @@ the diff.`,
 }
 
 func runDiff(cmd *cobra.Command, s *streams, f *diffFlags) ([]deploy.Change, error) {
-	p, res, err := renderLive(cmd, s, &f.liveFlags)
+	p, pl, res, err := renderLive(cmd, s, &f.liveFlags)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := readOptions(s, &f.liveFlags)
-	if err != nil {
-		return nil, err
-	}
+	opts := liveOptions(s, &f.liveFlags)
 	opts.Prune, opts.ForceConflicts = f.prune, f.forceConflicts
-	return deploy.Diff(cmd.Context(), p, res, opts)
+	return p.Diff(cmd.Context(), pl, res, opts)
 }
 
 func printChanges(s *streams, changes []deploy.Change, format string) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type downFlags struct {
@@ -31,11 +32,11 @@ never deleted.`,
   wookie down -f examples/multi-k3d --yes`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, nil, nil)
 			if err != nil {
 				return err
 			}
-			sel, err := selectK3d(p, f.clusters, "down deletes")
+			sel, err := pipeline.SelectK3d(pl, f.clusters, "down deletes")
 			if err != nil {
 				return err
 			}
@@ -45,7 +46,7 @@ never deleted.`,
 				}
 				return nil
 			}
-			m, err := newManager(s, &f.config, f.kubeconfig)
+			m, err := newManager(s, p, &f.config, f.kubeconfig)
 			if err != nil {
 				return err
 			}

@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"wookie.dev/wookie/internal/atomicfile"
 	"wookie.dev/wookie/internal/lock"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type lockCmdFlags struct {
@@ -51,78 +48,26 @@ only checks that the lock file is complete and current.`,
 
 func runLock(cmd *cobra.Command, s *streams, f *lockCmdFlags, names []string) error {
 	start := time.Now()
-	p, err := loadPlan(s, &f.config)
+	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
 		return err
 	}
-	refs := lock.Refs(p)
-	for _, n := range names {
-		if !slices.ContainsFunc(refs, func(r lock.Ref) bool { return r.Name == n }) {
-			return fmt.Errorf("--update %s: no chart of that name in the Plan", n)
-		}
-	}
-	old, err := readLock(f.lock.lockFile)
+	res, err := p.Lock(cmd.Context(), pl, pipeline.LockOptions{Update: f.update, Names: names})
 	if err != nil {
 		return err
 	}
-	var before []byte
-	if old != nil {
-		before = old.Encode()
+	if f.config.quiet {
+		return nil
 	}
 	if f.lock.locked {
-		return checkLocked(s, f, refs, old, before)
+		fmt.Fprintf(s.err, "✓ %s: all %d charts pinned\n", f.lock.lockFile, len(res.New.Charts))
+		return nil
 	}
-	client, err := newChartClient(&f.fetch)
-	if err != nil {
-		return err
+	changes := lockChanges(res.Old, res.New)
+	for _, c := range changes {
+		fmt.Fprintf(s.err, "  %s\n", c)
 	}
-	update := func(r lock.Ref) bool {
-		return f.update && (len(names) == 0 || slices.Contains(names, r.Name))
-	}
-	next, err := client.Lock(cmd.Context(), refs, old, update)
-	if err != nil {
-		return err
-	}
-	after := next.Encode()
-	changes := lockChanges(old, next)
-	if !bytes.Equal(before, after) {
-		if err := atomicfile.Write(f.lock.lockFile, after, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f.lock.lockFile, err)
-		}
-	}
-	if !f.config.quiet {
-		for _, c := range changes {
-			fmt.Fprintf(s.err, "  %s\n", c)
-		}
-		fmt.Fprintf(s.err, "✓ %s: %d charts pinned, %d changed  %.1fs\n", f.lock.lockFile, len(next.Charts), len(changes), time.Since(start).Seconds())
-	}
-	return nil
-}
-
-// checkLocked fails unless the lock file pins exactly the Plan's charts.
-func checkLocked(s *streams, f *lockCmdFlags, refs []lock.Ref, old *lock.File, before []byte) error {
-	if old == nil {
-		return fmt.Errorf("%s: no lock file (--locked): run 'wookie lock'", f.lock.lockFile)
-	}
-	want := lock.New()
-	var missing []string
-	for _, r := range refs {
-		e, ok := old.Lookup(r)
-		if !ok {
-			missing = append(missing, r.String())
-			continue
-		}
-		want.Set(e)
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s: not pinned (--locked): %s: run 'wookie lock'", f.lock.lockFile, strings.Join(missing, "; "))
-	}
-	if !bytes.Equal(want.Encode(), before) {
-		return fmt.Errorf("%s: out of date (--locked): it pins charts the Plan no longer uses: run 'wookie lock'", f.lock.lockFile)
-	}
-	if !f.config.quiet {
-		fmt.Fprintf(s.err, "✓ %s: all %d charts pinned\n", f.lock.lockFile, len(refs))
-	}
+	fmt.Fprintf(s.err, "✓ %s: %d charts pinned, %d changed  %.1fs\n", f.lock.lockFile, len(res.New.Charts), len(changes), time.Since(start).Seconds())
 	return nil
 }
 

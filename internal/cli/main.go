@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 // Exit codes.
@@ -65,7 +66,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ce.code
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var sel *pipeline.ClusterError
+	if errors.As(err, &ue) || errors.As(err, &sel) {
 		fmt.Fprintln(stderr, "Run 'wookie --help' for usage.")
 		return exitUsage
 	}

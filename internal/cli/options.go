@@ -49,14 +49,17 @@ option's type, description and declarations.`,
 			if err := checkOutput(f.output, formats...); err != nil {
 				return err
 			}
-			v, _, err := eval.Load(eval.Config{Files: f.config.files})
+			p, err := newPipeline(s, &f.config, nil, nil)
 			if err != nil {
 				return err
 			}
-			opts := eval.Options(v)
+			opts, settings, err := p.Options()
+			if err != nil {
+				return err
+			}
 			var out []byte
 			if f.values {
-				out, err = formatSettings(eval.Settings(v), opts, args, f.output)
+				out, err = formatSettings(settings, opts, args, f.output)
 			} else {
 				if len(args) == 1 {
 					opts = filterPaths(opts, func(o eval.Option) string { return o.Path }, args[0])

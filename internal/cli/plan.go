@@ -36,14 +36,14 @@ written by another front end.`,
 			if err := checkOutput(f.output, "table", "json", "yaml"); err != nil {
 				return err
 			}
-			p, err := loadPlan(s, &f.config)
+			p, pl, err := load(s, &f.config, &f.lock, nil)
 			if err != nil {
 				return err
 			}
-			if err := pinPlan(s, &f.config, &f.lock, p); err != nil {
+			if err := p.Pin(pl); err != nil {
 				return err
 			}
-			out, err := formatPlan(p, f.output)
+			out, err := formatPlan(pl, f.output)
 			if err != nil {
 				return err
 			}

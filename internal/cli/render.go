@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"wookie.dev/wookie/internal/chart"
 	"wookie.dev/wookie/internal/emit"
-	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type renderFlags struct {
@@ -128,24 +126,28 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if err := checkEmitFlags(&f.emit, f.output); err != nil {
 		return err
 	}
-	how := renderHow{noCache: f.noCache, allowUnknownKinds: f.check, includeSecrets: f.includeSecrets, certs: f.includeSecrets, leaveOutInputRefs: true}
-	p, res, err := renderPlan(cmd, s, &f.config, &f.lock, &f.fetch, how)
+	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
 		return err
+	}
+	how := pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: f.check, IncludeSecrets: f.includeSecrets, Certs: f.includeSecrets, LeaveOutInputRefs: true}
+	res, err := p.Render(cmd.Context(), pl, how)
+	if err != nil {
+		return renderHints(err)
 	}
 	if n := secretBundles(res); n > 0 {
 		warn(s, &f.config, []string{fmt.Sprintf("--include-secrets: the output holds the secrets (private keys, tokens) of %d bundles: do not commit it to Git", n)})
 	}
 	note(s, &f.config, omittedNotes(res))
 	if f.check {
-		if err := checkBeforeWrite(s, &f.config, p, res, f.strict, checkOptions(&f.fetch, f.noCache)); err != nil {
+		if err := checkBeforeWrite(s, &f.config, p, pl, res, f.strict, f.noCache); err != nil {
 			return err
 		}
 	}
 	if f.output == "-" {
 		return emit.Stream(s.out, res)
 	}
-	warnings, err := emit.Write(f.output, p, res, f.emit)
+	warnings, err := p.Write(f.output, pl, res, f.emit)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", f.output, err)
 	}
@@ -181,111 +183,9 @@ func checkEmitFlags(o *emit.Options, output string) error {
 	return nil
 }
 
-// renderHow are the choices of renderPlan.
-type renderHow struct {
-	// noCache renders every chart, cached or not.
-	noCache bool
-	// allowUnknownKinds keeps objects of undeclared kinds for wookie check
-	// to report, instead of failing.
-	allowUnknownKinds bool
-	// deferInputs leaves the clusters with inputs out of the rendering:
-	// deploy, diff and status render them once the inputs are read.
-	// Without it, the objects keep their input references unless
-	// leaveOutInputRefs leaves them out.
-	deferInputs bool
-	// leaveOutInputRefs leaves out every object that still holds an input
-	// reference, with a note each (render.Result.OmittedObjects): render
-	// and check, whose outputs no deploy fills in.
-	leaveOutInputRefs bool
-	// includeSecrets renders sensitive bundles, and generated ones with
-	// certs, and keeps the Secrets with data of the others; without it
-	// they are left out (render.Result.Omitted, OmittedObjects).
-	includeSecrets bool
-	// certs generates the generated bundles from the configuration's
-	// certificate store (when there is a state directory to hold one);
-	// without it they are left out.
-	certs bool
-	// live says the command renders the bundles whose chart calls lookup
-	// again against the cluster (deploy.Options.Render): no offline
-	// lookup warning.
-	live bool
-}
-
-// liveRender is how deploy, diff, status and up render: every bundle,
-// secrets included, the generated ones from the certificate store, the
-// charts calling lookup answered by the cluster.
-var liveRender = renderHow{includeSecrets: true, certs: true, live: true}
-
-// renderPlan evaluates (or reads) the Plan, pins it from the lock file and
-// renders it, printing the warnings of every step.
-func renderPlan(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow) (*plan.Plan, *render.Result, error) {
-	p, err := loadPlan(s, cf)
-	if err != nil {
-		return nil, nil, err
-	}
-	return renderLoaded(cmd, s, cf, lf, ff, how, p)
-}
-
-// renderLoaded is renderPlan for a Plan already loaded.
-func renderLoaded(cmd *cobra.Command, s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow, p *plan.Plan) (*plan.Plan, *render.Result, error) {
-	if err := pinPlan(s, cf, lf, p); err != nil {
-		return nil, nil, err
-	}
-	opts, err := renderOptions(cf, lf, ff, how)
-	if err != nil {
-		return nil, nil, err
-	}
-	rendered := p
-	if how.deferInputs {
-		rendered = &plan.Plan{APIVersion: p.APIVersion, Kind: p.Kind, GitOps: p.GitOps}
-		for _, c := range p.Clusters {
-			if len(c.Inputs) == 0 {
-				rendered.Clusters = append(rendered.Clusters, c)
-			}
-		}
-	}
-	res, err := render.Render(cmd.Context(), rendered, opts)
-	if err != nil {
-		return nil, nil, withSchemaHint(withCertsHint(withNetworkHint(err)))
-	}
-	warn(s, cf, res.Warnings)
-	warn(s, cf, certExpiryWarnings(cf, p, time.Now()))
-	return p, res, nil
-}
-
-// renderOptions are the options of every render: charts as the lock file
-// pins them, through the chart cache, the render cache unless how.noCache,
-// and the secrets how asks for, from the certificate store of the
-// configuration cf selects.
-func renderOptions(cf *configFlags, lf *lockFlags, ff *fetchFlags, how renderHow) (render.Options, error) {
-	lock, err := readLock(lf.lockFile)
-	if err != nil {
-		return render.Options{}, err
-	}
-	client, err := newChartClient(ff)
-	if err != nil {
-		return render.Options{}, err
-	}
-	opts := render.Options{
-		Charts:            &chart.PlanSource{Client: client, Lock: lock},
-		Version:           cacheVersion(),
-		AllowUnknownKinds: how.allowUnknownKinds,
-		IncludeSecrets:    how.includeSecrets,
-		LeaveOutInputRefs: how.leaveOutInputRefs,
-		LookupLater:       how.live,
-	}
-	if !how.noCache {
-		opts.Cache = &render.Cache{Dir: client.Cache.Dir}
-	}
-	// Without a state directory there is no certificate store: the
-	// generated bundles are left out, as Result.Omitted says, and deploy's
-	// check of them (checkGenerated) fails first.
-	if how.certs {
-		if store, err := certStore(cf); err == nil {
-			opts.Generator = render.StoreGenerator{Store: store}
-		}
-	}
-	return opts, nil
+// renderHints adds the hints for the user to an error of rendering.
+func renderHints(err error) error {
+	return withSchemaHint(withCertsHint(withNetworkHint(err)))
 }
 
 // withCertsHint adds a hint to errors from certificates missing in the
@@ -372,17 +272,4 @@ func isNetworkError(err error) bool {
 	var de *net.DNSError
 	var ue *url.Error
 	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) && ue.Timeout()
-}
-
-// cacheVersion is wookie's version as the render cache knows it; a
-// development build adds its executable's size and time, so a rebuilt
-// wookie never reuses renders of another build.
-func cacheVersion() string {
-	v := currentVersion().Version
-	if exe, err := os.Executable(); err == nil {
-		if st, err := os.Stat(exe); err == nil {
-			v += fmt.Sprintf("+%d.%d", st.Size(), st.ModTime().UnixNano())
-		}
-	}
-	return v
 }

@@ -102,15 +102,11 @@ a value is a warning, and its ((input NAME)) reference stays in place.`,
 // runStatus renders the Plan as deploy does and reads the state of its
 // objects.
 func runStatus(cmd *cobra.Command, s *streams, f *statusFlags) ([]deploy.BundleStatus, error) {
-	p, res, err := renderLive(cmd, s, &f.liveFlags)
+	p, pl, res, err := renderLive(cmd, s, &f.liveFlags)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := readOptions(s, &f.liveFlags)
-	if err != nil {
-		return nil, err
-	}
-	return deploy.Status(cmd.Context(), p, res, opts)
+	return p.Status(cmd.Context(), pl, res, liveOptions(s, &f.liveFlags))
 }
 
 // unreadable is an error with a line per object that could not be read,

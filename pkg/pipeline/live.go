@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"wookie.dev/wookie/internal/deploy"
+)
+
+// DeployOptions say which clusters Deploy, Diff and Status work on, how
+// they reach them, and what Deploy (and Diff, which previews it) does.
+type DeployOptions struct {
+	// Clusters selects clusters by name; none means all.
+	Clusters []string
+	// Kubeconfig replaces every cluster's kubeconfig file when set.
+	Kubeconfig string
+	// Context replaces the kubeconfig context; one cluster only.
+	Context string
+	// Timeout replaces every bundle's readiness timeout when set.
+	Timeout time.Duration
+	// DryRun sends everything as a server-side dry run (Deploy).
+	DryRun bool
+	// Prune deletes (Deploy) or shows (Diff) objects applied before that
+	// left the Plan.
+	Prune bool
+	// ForceConflicts takes over fields other field managers own.
+	ForceConflicts bool
+	// LockWait is how long Deploy waits for another deploy holding a
+	// cluster's lock; 0 refuses at once.
+	LockWait time.Duration
+	// OnEvent receives each step: progress, warnings, notes.
+	OnEvent func(Event)
+}
+
+// deployOptions are the options of package deploy for o: the clusters
+// with inputs rendered as RenderLive leaves them to be.
+func (p *Pipeline) deployOptions(o DeployOptions) (deploy.Options, error) {
+	ropts, err := p.renderOptions(liveRender)
+	if err != nil {
+		return deploy.Options{}, err
+	}
+	return deploy.Options{
+		Render:         ropts,
+		Clusters:       o.Clusters,
+		Kubeconfig:     o.Kubeconfig,
+		Context:        o.Context,
+		Timeout:        o.Timeout,
+		DryRun:         o.DryRun,
+		Prune:          o.Prune,
+		ForceConflicts: o.ForceConflicts,
+		LockWait:       o.LockWait,
+		OnEvent:        o.OnEvent,
+	}, nil
+}
+
+// Deploy applies res, rendered from pl by RenderLive, with server-side
+// apply, cluster by cluster and batch by batch, waiting for readiness;
+// it records what it applied in each cluster's inventory and, with
+// Prune, deletes what left the Plan. A conflict with another field
+// manager is a *deploy.ConflictError, a cluster locked by another deploy
+// a *deploy.LockError.
+func (p *Pipeline) Deploy(ctx context.Context, pl *Plan, res *Result, o DeployOptions) (*Summary, error) {
+	opts, err := p.deployOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	return deploy.Deploy(ctx, pl, res, opts)
+}
+
+// Diff returns what Deploy with the same options would do, through the
+// same code as a server-side dry run, changing nothing.
+func (p *Pipeline) Diff(ctx context.Context, pl *Plan, res *Result, o DeployOptions) ([]Change, error) {
+	opts, err := p.deployOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	return deploy.Diff(ctx, pl, res, opts)
+}
+
+// Status reads every object of res from its cluster and says per bundle
+// how many exist and are ready, as Deploy judges readiness.
+func (p *Pipeline) Status(ctx context.Context, pl *Plan, res *Result, o DeployOptions) ([]BundleStatus, error) {
+	opts, err := p.deployOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	return deploy.Status(ctx, pl, res, opts)
+}
