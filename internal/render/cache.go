@@ -1,12 +1,14 @@
 package render
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -72,7 +74,16 @@ type cachedObject struct {
 	Hook       string         `json:"hook,omitempty"`
 	HookWeight int            `json:"hookWeight,omitempty"`
 	Object     map[string]any `json:"object"`
-	YAML       *yamlMemo      `json:"yaml,omitempty"`
+	// YAML is the object's yamlMemo: each field's name, checksum and the
+	// size of its YAML, which follows the entry's JSON.
+	YAML []cachedField `json:"yaml,omitempty"`
+}
+
+// cachedField is a yamlField without its YAML.
+type cachedField struct {
+	Name string `json:"name"`
+	Sum  string `json:"sum"`
+	Size int    `json:"size"`
 }
 
 type cachedOutput struct {
@@ -83,10 +94,12 @@ type cachedOutput struct {
 	Lookups []string `json:"lookups,omitempty"`
 }
 
-type cacheEntry struct {
-	Sum    string          `json:"sum"`
-	Output json.RawMessage `json:"output"`
-}
+// An entry is a line holding the SHA-256, in hex, of the rest; a line
+// holding the size of the JSON of the cachedOutput; that JSON; then the
+// YAML of the objects' fields (cachedField), one after another: the YAML
+// is read as it is, never decoded. (Entries keep the name NAME.json of
+// the entries that were JSON alone.)
+const entrySumLine = sha256.Size*2 + 1
 
 func (c *Cache) path(e entryName) string {
 	return filepath.Join(c.Dir, e.kind, e.key[:2], e.key+".json")
@@ -99,25 +112,41 @@ func (c *Cache) get(key entryName) (*chartOutput, bool) {
 		return nil, false
 	}
 	data, err := os.ReadFile(c.path(key))
-	if err != nil {
+	if err != nil || len(data) < entrySumLine || data[entrySumLine-1] != '\n' {
 		return nil, false
 	}
-	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil {
+	sum := sha256.Sum256(data[entrySumLine:])
+	if hex.EncodeToString(sum[:]) != string(data[:entrySumLine-1]) {
 		return nil, false
 	}
-	sum := sha256.Sum256(e.Output)
-	if hex.EncodeToString(sum[:]) != e.Sum {
+	rest := data[entrySumLine:]
+	line, rest, ok := bytes.Cut(rest, []byte("\n"))
+	size, err := strconv.Atoi(string(line))
+	if !ok || err != nil || size < 0 || size > len(rest) {
 		return nil, false
 	}
 	var co cachedOutput
-	if err := utiljson.Unmarshal(e.Output, &co); err != nil {
+	if err := utiljson.Unmarshal(rest[:size], &co); err != nil {
 		return nil, false
 	}
+	blobs := rest[size:]
 	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups}
 	for _, o := range co.Objects {
-		obj := o.Object
-		out.Objects = append(out.Objects, &Object{Unstructured: &unstructured.Unstructured{Object: obj}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, memo: o.YAML})
+		obj := &Object{Unstructured: &unstructured.Unstructured{Object: o.Object}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight}
+		if len(o.YAML) > 0 {
+			obj.memo = &yamlMemo{Fields: make([]yamlField, 0, len(o.YAML))}
+			for _, f := range o.YAML {
+				if f.Size < 0 || f.Size > len(blobs) {
+					return nil, false
+				}
+				obj.memo.Fields = append(obj.memo.Fields, yamlField{Name: f.Name, Sum: f.Sum, YAML: blobs[:f.Size:f.Size]})
+				blobs = blobs[f.Size:]
+			}
+		}
+		out.Objects = append(out.Objects, obj)
+	}
+	if len(blobs) != 0 {
+		return nil, false
 	}
 	return out, true
 }
@@ -130,20 +159,34 @@ func (c *Cache) put(key entryName, co *chartOutput) {
 		return
 	}
 	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, Objects: []cachedObject{}}
+	var blobs bytes.Buffer
 	for _, o := range co.Objects {
 		if o.memo == nil {
 			o.memo, _ = newYAMLMemo(o.Object)
 		}
-		cached.Objects = append(cached.Objects, cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object, YAML: o.memo})
+		e := cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object}
+		if o.memo != nil {
+			for _, f := range o.memo.Fields {
+				e.YAML = append(e.YAML, cachedField{Name: f.Name, Sum: f.Sum, Size: len(f.YAML)})
+				blobs.Write(f.YAML)
+			}
+		}
+		cached.Objects = append(cached.Objects, e)
 	}
-	out, err := json.Marshal(cached)
+	js, err := json.Marshal(cached)
 	if err != nil {
 		return
 	}
-	sum := sha256.Sum256(out)
-	data, err := json.Marshal(cacheEntry{Sum: hex.EncodeToString(sum[:]), Output: out})
-	if err != nil {
-		return
-	}
+	var body bytes.Buffer
+	body.Grow(len(js) + blobs.Len() + 16)
+	body.WriteString(strconv.Itoa(len(js)))
+	body.WriteByte('\n')
+	body.Write(js)
+	body.Write(blobs.Bytes())
+	sum := sha256.Sum256(body.Bytes())
+	data := make([]byte, 0, entrySumLine+body.Len())
+	data = hex.AppendEncode(data, sum[:])
+	data = append(data, '\n')
+	data = append(data, body.Bytes()...)
 	_ = c.write(key, data, slices.ContainsFunc(co.Objects, CarriesSecrets))
 }

@@ -23,15 +23,15 @@ import (
 // is made when a chart's render is put in the render cache, stored with
 // it, and never changed afterwards.
 type yamlMemo struct {
-	Fields []yamlField `json:"fields"`
+	Fields []yamlField
 }
 
 // yamlField is the YAML of one top-level field.
 type yamlField struct {
-	Name string `json:"name"`
-	// Sum is valueSum of the field's value, in hex.
-	Sum  string `json:"sum"`
-	YAML string `json:"yaml"`
+	Name string
+	// Sum is summer.sum of the field's value.
+	Sum  string
+	YAML []byte
 }
 
 // newYAMLMemo encodes obj field by field; ok is false when a value is of a
@@ -52,7 +52,7 @@ func newYAMLMemo(obj map[string]any) (m *yamlMemo, ok bool) {
 		if err != nil {
 			return nil, false
 		}
-		m.Fields = append(m.Fields, yamlField{Name: k, Sum: sum, YAML: string(data)})
+		m.Fields = append(m.Fields, yamlField{Name: k, Sum: sum, YAML: data})
 	}
 	return m, true
 }
@@ -114,7 +114,7 @@ func (m *yamlMemo) reuse(obj map[string]any) (data []byte, ok bool) {
 			return nil, false
 		}
 		if sum, ok := s.sum(v); ok && sum == f.Sum {
-			out.WriteString(f.YAML)
+			out.Write(f.YAML)
 			continue
 		}
 		data, err := yaml.Marshal(map[string]any{f.Name: v})

@@ -67,7 +67,7 @@ func TestYAMLMemoSplit(t *testing.T) {
 		}
 		var got strings.Builder
 		for _, f := range m.Fields {
-			got.WriteString(f.YAML)
+			got.Write(f.YAML)
 		}
 		if diff := cmp.Diff(string(want), got.String()); diff != "" {
 			t.Errorf("%s: fields one after another (-whole +fields):\n%s", name, diff)
