@@ -199,26 +199,28 @@ func sortObjects(objs []*Object) {
 // have not changed since (yamlMemo).
 func MarshalYAML(objs []*Object) ([]byte, error) {
 	var b bytes.Buffer
+	size := 0
 	for _, o := range objs {
-		data, err := o.marshalYAML()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.ID(), err)
+		if o.memo != nil {
+			for _, f := range o.memo.Fields {
+				size += len(f.YAML)
+			}
 		}
+	}
+	b.Grow(size + 128*len(objs))
+	for _, o := range objs {
 		b.WriteString("---\n")
 		if o.Source != "" {
-			fmt.Fprintf(&b, "# Source: %s\n", o.Source)
+			b.WriteString("# Source: " + o.Source + "\n")
+		}
+		if o.memo != nil && o.memo.appendTo(&b, o.Object) {
+			continue
+		}
+		data, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}
 		b.Write(data)
 	}
 	return b.Bytes(), nil
-}
-
-// marshalYAML is the YAML of one object.
-func (o *Object) marshalYAML() ([]byte, error) {
-	if o.memo != nil {
-		if data, ok := o.memo.reuse(o.Object); ok {
-			return data, nil
-		}
-	}
-	return yaml.Marshal(o.Object)
 }

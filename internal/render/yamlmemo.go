@@ -94,40 +94,42 @@ func yamlKeyOrder(obj map[string]any) ([]string, bool) {
 	return order, true
 }
 
-// reuse returns the YAML of obj, from the memo where a field's value still
-// matches its checksum and encoded anew where it does not; ok is false
-// when obj has other fields than the memo, and its YAML must be encoded
-// whole.
-func (m *yamlMemo) reuse(obj map[string]any) (data []byte, ok bool) {
+// appendTo appends the YAML of obj to out, from the memo where a field's
+// value still matches its checksum and encoded anew where it does not; ok
+// is false, and out unchanged, when obj has other fields than the memo,
+// and its YAML must be encoded whole.
+func (m *yamlMemo) appendTo(out *bytes.Buffer, obj map[string]any) (ok bool) {
 	if len(obj) != len(m.Fields) {
-		return nil, false
+		return false
 	}
-	size := 0
 	for _, f := range m.Fields {
-		size += len(f.YAML)
-	}
-	var s summer
-	out := bytes.NewBuffer(make([]byte, 0, size))
-	for _, f := range m.Fields {
-		v, found := obj[f.Name]
-		if !found {
-			return nil, false
+		if _, found := obj[f.Name]; !found {
+			return false
 		}
+	}
+	start := out.Len()
+	var s summer
+	for _, f := range m.Fields {
+		v := obj[f.Name]
 		if sum, ok := s.sum(v); ok && sum == f.Sum {
 			out.Write(f.YAML)
 			continue
 		}
 		data, err := yaml.Marshal(map[string]any{f.Name: v})
 		if err != nil {
-			return nil, false
+			out.Truncate(start)
+			return false
 		}
 		out.Write(data)
 	}
-	return out.Bytes(), true
+	return true
 }
 
-// summer computes valueSum, reusing its buffer.
-type summer struct{ buf []byte }
+// summer computes sums, reusing its buffers.
+type summer struct {
+	buf  []byte
+	keys [][]string // by depth
+}
 
 // sum returns the SHA-256, in hex, of an encoding of v that tells apart
 // every two values whose YAML differs: its types, lengths, map keys in
@@ -135,14 +137,14 @@ type summer struct{ buf []byte }
 // know (unstructured objects hold only JSON's).
 func (s *summer) sum(v any) (string, bool) {
 	s.buf = s.buf[:0]
-	if !s.value(v) {
+	if !s.value(v, 0) {
 		return "", false
 	}
 	sum := sha256.Sum256(s.buf)
 	return hex.EncodeToString(sum[:]), true
 }
 
-func (s *summer) value(v any) bool {
+func (s *summer) value(v any, depth int) bool {
 	switch x := v.(type) {
 	case nil:
 		s.buf = append(s.buf, 'n')
@@ -173,14 +175,18 @@ func (s *summer) value(v any) bool {
 	case map[string]any:
 		s.buf = append(s.buf, 'm')
 		s.buf = binary.AppendUvarint(s.buf, uint64(len(x)))
-		keys := make([]string, 0, len(x))
+		for len(s.keys) <= depth {
+			s.keys = append(s.keys, nil)
+		}
+		keys := s.keys[depth][:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
+		s.keys[depth] = keys
 		for _, k := range keys {
 			s.str('k', k)
-			if !s.value(x[k]) {
+			if !s.value(x[k], depth+1) {
 				return false
 			}
 		}
@@ -188,7 +194,7 @@ func (s *summer) value(v any) bool {
 		s.buf = append(s.buf, 'a')
 		s.buf = binary.AppendUvarint(s.buf, uint64(len(x)))
 		for _, e := range x {
-			if !s.value(e) {
+			if !s.value(e, depth+1) {
 				return false
 			}
 		}

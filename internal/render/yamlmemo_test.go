@@ -124,11 +124,12 @@ func TestYAMLMemoReuse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := o.marshalYAML()
+			o.Source = "x.yaml"
+			got, err := MarshalYAML([]*Object{o})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			if diff := cmp.Diff("---\n# Source: x.yaml\n"+string(want), string(got)); diff != "" {
 				t.Errorf("YAML (-yaml.Marshal +MarshalYAML):\n%s", diff)
 			}
 		})
