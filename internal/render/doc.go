@@ -14,5 +14,9 @@
 // Rendering is deterministic (the same Plan and charts give the same
 // objects in the same order) and runs bundles in parallel. An optional
 // cache keyed by chart digest, values, capabilities and wookie's version
-// makes an unchanged bundle free.
+// makes an unchanged bundle free: it keeps the objects with their YAML
+// (yamlmemo.go), which MarshalYAML reuses for every top-level field whose
+// value has not changed since, and the objects of charts' crds/
+// directories, so that a chart found there is not even loaded. Nothing of
+// a cluster rendered with its inputs' values filled in is cached.
 package render
