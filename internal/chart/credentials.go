@@ -186,7 +186,7 @@ func parseScope(location string) (scope, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return scope{}, fmt.Errorf("url %q: not a URL", Redact(location))
+		return scope{}, fmt.Errorf("url %q: not a URL", errtext.RedactURL(location))
 	}
 	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
@@ -196,10 +196,10 @@ func parseScope(location string) (scope, error) {
 	case "https", "oci":
 		port = cmp.Or(port, "443")
 	default:
-		return scope{}, fmt.Errorf("url %q: want an http://, https:// or oci:// URL", Redact(location))
+		return scope{}, fmt.Errorf("url %q: want an http://, https:// or oci:// URL", errtext.RedactURL(location))
 	}
 	if u.Hostname() == "" {
-		return scope{}, fmt.Errorf("url %q: no host", Redact(location))
+		return scope{}, fmt.Errorf("url %q: no host", errtext.RedactURL(location))
 	}
 	if scheme == "oci" {
 		// An OCI reference may carry a tag or digest after its path.
@@ -224,21 +224,4 @@ func sameOrigin(a, b *url.URL) bool {
 	}
 	sb, err := parseScope(b.String())
 	return err == nil && sa.origin == sb.origin
-}
-
-// Redact returns location with the password of its user information, if
-// it has any, replaced by "xxxxx", for messages. A location that does not
-// parse loses everything before its last "@".
-func Redact(location string) string {
-	u, err := url.Parse(location)
-	if err != nil {
-		if i := strings.LastIndex(location, "@"); i >= 0 {
-			if j := strings.Index(location, "://"); j >= 0 && j < i {
-				return location[:j+3] + "xxxxx" + location[i:]
-			}
-			return "xxxxx" + location[i:]
-		}
-		return location
-	}
-	return u.Redacted()
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"wookie.dev/wookie/internal/errtext"
 )
 
 // Retry says how often and how patiently wookie retries a request that
@@ -84,7 +86,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return resp, nil
 			}
 			drain(resp)
-			return nil, &StatusError{URL: req.URL.Redacted(), Status: resp.StatusCode, Text: resp.Status, Tries: try}
+			return nil, &StatusError{URL: errtext.RedactURL(req.URL.String()), Status: resp.StatusCode, Text: resp.Status, Tries: try}
 		}
 		if resp != nil {
 			drain(resp)
@@ -182,7 +184,7 @@ func keepCredentialsHome(req *http.Request, via []*http.Request) error {
 func get(ctx context.Context, hc *http.Client, a *auth, url string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", Redact(url), plainError(err))
+		return nil, fmt.Errorf("GET %s: %w", errtext.RedactURL(url), plainError(err))
 	}
 	req.Header.Set("User-Agent", "wookie")
 	if a != nil {
@@ -199,19 +201,19 @@ func get(ctx context.Context, hc *http.Client, a *auth, url string, limit int64)
 		if errors.As(err, &se) {
 			return nil, se
 		}
-		return nil, fmt.Errorf("GET %s: %w", Redact(url), plainError(err))
+		return nil, fmt.Errorf("GET %s: %w", errtext.RedactURL(url), plainError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		drain(resp)
-		return nil, &StatusError{URL: Redact(url), Status: resp.StatusCode, Text: resp.Status, Tries: 1}
+		return nil, &StatusError{URL: errtext.RedactURL(url), Status: resp.StatusCode, Text: resp.Status, Tries: 1}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading the body: %w", Redact(url), plainError(err))
+		return nil, fmt.Errorf("GET %s: reading the body: %w", errtext.RedactURL(url), plainError(err))
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("GET %s: larger than the limit of %d bytes", Redact(url), limit)
+		return nil, fmt.Errorf("GET %s: larger than the limit of %d bytes", errtext.RedactURL(url), limit)
 	}
 	return data, nil
 }

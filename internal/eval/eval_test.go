@@ -192,6 +192,14 @@ func TestErrors(t *testing.T) {
 		},
 		want: `a.cue:3:32: projects.wookie.clusterRole: conflicting values "remote" and "primary" (also at b.yaml:3:18)`,
 	}, {
+		name:  "chart repository URL with a password",
+		files: [][2]string{{"wookie.cue", base + `clusters: "wookie-local": batches: services: bundles: x: {namespace: "x", chart: {repo: "https://ci:s3cret@charts.example.com/x", name: "x", version: "1.0.0"}}` + "\n"}},
+		want:  `wookie.cue:3:89: cluster wookie-local: bundle x: chart.repo: "https://xxxxx@charts.example.com/x" has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration`,
+	}, {
+		name:  "chart repository URL with a password that does not parse, in YAML",
+		files: [][2]string{{"a.cue", base}, {"b.yaml", "clusters:\n  wookie-local:\n    batches:\n      services:\n        bundles:\n          x:\n            namespace: x\n            chart: {repo: 'https://ci:s3c ret@charts.example.com', name: x, version: 1.0.0}\n"}},
+		want:  `b.yaml:8:27: cluster wookie-local: bundle x: chart.repo: "https://xxxxx@charts.example.com" has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration`,
+	}, {
 		name: "dependsOn cycle",
 		files: [][2]string{{"wookie.cue", base + `clusters: "wookie-local": batches: crds: bundles: "istio-base": dependsOn: mine: ["istiod"]
 clusters: "wookie-local": batches: crds: bundles: istiod: {}

@@ -279,6 +279,34 @@ func TestNormalizeValidation(t *testing.T) {
 				Msg: `"https://charts example.com" is not a valid URL: invalid character " " in host name`}},
 		},
 		{
+			name:   "chart repo URL with user and password",
+			mutate: func(p plan) { p.istiod.Chart.Repo = "https://ci:s3cret@charts.example.com/x" },
+			want: Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "chart.repo",
+				Msg: `"https://xxxxx@charts.example.com/x" has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration`}},
+		},
+		{
+			name:   "chart repo URL with user information that does not parse",
+			mutate: func(p plan) { p.istiod.Chart.Repo = "https://ci:s3c ret@charts.example.com/x" },
+			want: Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "chart.repo",
+				Msg: `"https://xxxxx@charts.example.com/x" has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration`}},
+		},
+		{
+			name:   "oci repo URL with a token",
+			mutate: func(p plan) { p.istiod.Chart.Repo = "oci://T0KEN@ghcr.io/x" },
+			want: Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "chart.repo",
+				Msg: `"oci://xxxxx@ghcr.io/x" has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration`}},
+		},
+		{
+			name:   "gitops repo URL with a token",
+			mutate: func(p plan) { p.GitOps = &GitOps{Repo: "https://ghp_T0KEN@github.com/org/x.git"} },
+			want: Errors{{Field: "gitops.repo",
+				Msg: `"https://xxxxx@github.com/org/x.git" has credentials in it (before the @): it is written into every GitOps output; give the engines Git credentials of their own`}},
+		},
+		{
+			name:   "gitops repo over ssh with a user",
+			mutate: func(p plan) { p.GitOps = &GitOps{Repo: "ssh://git@github.com/org/x.git"} },
+		},
+		{
 			name:   "chart repo URL without host",
 			mutate: func(p plan) { p.istiod.Chart.Repo = "https:///charts" },
 			want:   Errors{{Cluster: cl, Batch: "operators", Bundle: "istiod", Field: "chart.repo", Msg: `"https:///charts" has no host`}},

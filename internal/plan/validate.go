@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
+
+	"wookie.dev/wookie/internal/errtext"
 )
 
 // maxReleaseName is the longest Helm release name, and so the longest name of
@@ -309,6 +311,9 @@ func chartProblems(ch *Chart) [][2]string {
 	switch repo := ch.Repo; {
 	case repo == "":
 		add("chart.repo", "required")
+	case hasUserInfo(repo):
+		remote = true
+		add("chart.repo", "%q has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration", errtext.RedactURL(repo))
 	case strings.HasPrefix(repo, "http://"), strings.HasPrefix(repo, "https://"):
 		remote = true
 		u, err := url.Parse(repo)
@@ -340,6 +345,22 @@ func chartProblems(ch *Chart) [][2]string {
 		add("chart.digest", "%q is not sha256:<64 lowercase hex digits>", ch.Digest)
 	}
 	return out
+}
+
+// hasUserInfo reports whether the http(s) or oci:// URL raw carries user
+// information (user:password@ or token@), or looks as if it did and does
+// not parse.
+func hasUserInfo(raw string) bool {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok || scheme != "http" && scheme != "https" && scheme != "oci" {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		authority, _, _ := strings.Cut(rest, "/")
+		return strings.Contains(authority, "@") || strings.Contains(rest, "@") && strings.Contains(authority, ":")
+	}
+	return u.User != nil
 }
 
 // urlReason is the reason of a url.Parse error, without the URL that the

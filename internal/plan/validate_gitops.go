@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
+
+	"wookie.dev/wookie/internal/errtext"
 )
 
 // gitops checks the Plan's GitOps settings.
@@ -15,7 +17,10 @@ func (v *validator) gitops(g *GitOps) {
 		return
 	}
 	at := func(field, msg string) { v.add(Error{Field: "gitops." + field, Msg: msg}) }
-	if strings.ContainsAny(g.Repo, " \t\n") {
+	switch {
+	case hasUserInfo(g.Repo):
+		at("repo", fmt.Sprintf("%q has credentials in it (before the @): it is written into every GitOps output; give the engines Git credentials of their own", errtext.RedactURL(g.Repo)))
+	case strings.ContainsAny(g.Repo, " \t\n"):
 		at("repo", fmt.Sprintf("%q is not a Git repository URL", g.Repo))
 	}
 	if strings.HasPrefix(g.Path, "/") || slices.Contains(strings.Split(g.Path, "/"), "..") {
