@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -270,6 +271,9 @@ func parseUserFile(dir, name string) (*ast.File, error) {
 		}
 		return f, nil
 	case ".yaml", ".yml":
+		if len(bytes.TrimSpace(src)) == 0 {
+			return nil, fmt.Errorf("%s: the file is empty: a configuration file holds one YAML mapping", name)
+		}
 		f, err := cueyaml.Extract(name, src)
 		if err != nil {
 			return nil, yamlSyntaxError(name, src, err)
