@@ -49,7 +49,24 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 	if err := d.ensureNamespaces(ctx, ev, objs); err != nil {
 		return fail(err, nil)
 	}
-	if !d.opts.ForceConflicts {
+	// The objects already as this deploy would make them are left alone:
+	// no conflict probe, no apply (see uptodate.go).
+	all := objs
+	fresh, stale, err := d.upToDate(ctx, u, objs)
+	if err != nil {
+		return fail(err, nil)
+	}
+	if len(fresh) > 0 {
+		sub := *u
+		sub.Objects = nil
+		objs = nil
+		for _, i := range stale {
+			sub.Objects = append(sub.Objects, u.Objects[i])
+			objs = append(objs, all[i])
+		}
+		u = &sub
+	}
+	if !d.opts.ForceConflicts && len(objs) > 0 {
 		if err := d.refuseConflicts(ctx, b, u, objs); err != nil {
 			return fail(err, nil)
 		}
@@ -60,6 +77,11 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 		if err != nil {
 			return fail(applyError(err), nil)
 		}
+	} else if len(fresh) > 0 {
+		var notReady []ObjectState
+		if cs, notReady, err = d.applyFresh(ctx, rm, ev, u, objs, fresh, meta, b.Priority, start); err != nil {
+			return fail(err, notReady)
+		}
 	} else {
 		// applySteps applies the Helm hooks in Helm's order around the
 		// other objects, records what it applies and waits for it.
@@ -68,12 +90,17 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 			return fail(err, notReady)
 		}
 	}
+	if d.opts.DryRun && len(fresh) > 0 {
+		for _, f := range fresh {
+			cs.Append(unchangedSet([]*unstructured.Unstructured{f.desired}).Entries)
+		}
+	}
 	ev.Created, ev.Configured, ev.Unchanged = countActions(cs)
 	ev.Type, ev.Seconds = "done", time.Since(start).Seconds()
 	d.emit(ev)
 	d.mu.Lock()
 	d.sum.Bundles++
-	d.sum.Objects += len(objs)
+	d.sum.Objects += len(all)
 	d.sum.Created += ev.Created
 	d.sum.Configured += ev.Configured
 	d.sum.Unchanged += ev.Unchanged
