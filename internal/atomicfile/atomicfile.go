@@ -47,13 +47,17 @@ func Write(path string, data []byte, mode fs.FileMode) error {
 const Marker = ".wookie-output"
 
 // ReplaceDir builds a new directory with build, in a temporary directory
-// beside target, and then puts it in target's place. On any error target is
+// beside target (see TempDir), and then puts it in target's place; it
+// first cleans up after killed runs (CleanStale). On any error target is
 // left exactly as it was. An existing target is replaced only when it is
 // empty or holds Marker (it was written by ReplaceDir), so a mistyped
-// output path never deletes a user's files.
-func ReplaceDir(target string, build func(dir string) error) (err error) {
+// output path never deletes a user's files. The new target has mode perm,
+// 0o755 or, for a directory holding secrets, 0o700; Marker gets the
+// matching file mode (FileMode).
+func ReplaceDir(target string, perm fs.FileMode, build func(dir string) error) (err error) {
 	target = filepath.Clean(target)
 	parent := filepath.Dir(target)
+	CleanStale(target)
 	if st, err := os.Stat(target); err == nil {
 		if !st.IsDir() {
 			return fmt.Errorf("%s exists and is not a directory", target)
@@ -73,7 +77,7 @@ func ReplaceDir(target string, build func(dir string) error) (err error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".new-")
+	tmp, err := TempDir(target)
 	if err != nil {
 		return err
 	}
@@ -82,13 +86,13 @@ func ReplaceDir(target string, build func(dir string) error) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := os.Chmod(tmp, perm); err != nil {
 		return err
 	}
 	if err := build(tmp); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, Marker), []byte("written by wookie; the whole directory is replaced on every run\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, Marker), []byte("written by wookie; the whole directory is replaced on every run\n"), FileMode(perm)); err != nil {
 		return err
 	}
 	return SwapDir(tmp, target)
@@ -102,8 +106,7 @@ func SwapDir(tmp, target string) error {
 	if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
 		return os.Rename(tmp, target)
 	}
-	parent := filepath.Dir(target)
-	old, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".old-")
+	old, err := os.MkdirTemp(filepath.Dir(target), tempPrefix(target, oldInfix))
 	if err != nil {
 		return err
 	}
@@ -120,4 +123,13 @@ func SwapDir(tmp, target string) error {
 		return err
 	}
 	return os.RemoveAll(old)
+}
+
+// FileMode is the mode of the files in a directory of mode dir: 0o600 in
+// a private directory (no permission for group or others), else 0o644.
+func FileMode(dir fs.FileMode) fs.FileMode {
+	if dir.Perm()&0o077 == 0 {
+		return 0o600
+	}
+	return 0o644
 }

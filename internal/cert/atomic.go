@@ -90,14 +90,15 @@ func writeFiles(dir string, files map[string][]byte) (err error) {
 // named in clusterFiles; it is moved aside first and restored if the
 // rename fails.
 func replaceDir(target string, files map[string][]byte, replace bool) (err error) {
-	parent, base := filepath.Dir(target), filepath.Base(target)
+	parent := filepath.Dir(target)
+	atomicfile.CleanStale(target) // before the check: it may put back a previous target
 	if _, err := checkReplaceable(target, replace); err != nil {
 		return err
 	}
 	if err := mkdirPrivate(parent); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".new-")
+	tmp, err := atomicfile.TempDir(target)
 	if err != nil {
 		return err
 	}
