@@ -2,6 +2,7 @@ package emit
 
 import (
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -86,29 +87,62 @@ func Build(p *plan.Plan, r *render.Result, opts Options) (Tree, []string, error)
 
 // Write builds the output of format opts.Format and writes it to dir,
 // replacing dir whole and atomically: on error the previous tree is left
-// as it was and nothing is written.
+// as it was and nothing is written. When r holds secrets (rendered with
+// render.Options.IncludeSecrets: sensitive bundles, Secrets with data)
+// every file is 0600 and every directory 0700, dir included.
 func Write(dir string, p *plan.Plan, r *render.Result, opts Options) ([]string, error) {
 	t, warnings, err := Build(p, r, opts)
 	if err != nil {
 		return nil, err
 	}
-	return warnings, WriteTree(dir, t)
+	return warnings, writeTree(dir, t, holdsSecrets(r))
 }
 
-// WriteTree writes t to dir, replacing dir whole and atomically.
+// WriteTree writes t, which holds no secrets, to dir, replacing dir whole
+// and atomically.
 func WriteTree(dir string, t Tree) error {
-	return atomicfile.ReplaceDir(dir, func(tmp string) error {
+	return writeTree(dir, t, false)
+}
+
+// writeTree writes t to dir, replacing dir whole and atomically; private
+// makes every directory 0700 and every file 0600.
+func writeTree(dir string, t Tree, private bool) error {
+	perm := fs.FileMode(0o755)
+	if private {
+		perm = 0o700
+	}
+	return atomicfile.ReplaceDir(dir, perm, func(tmp string) error {
 		for _, name := range slices.Sorted(maps.Keys(t)) {
 			file := filepath.Join(tmp, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(file), perm); err != nil {
 				return err
 			}
-			if err := os.WriteFile(file, t[name], 0o644); err != nil {
+			if err := os.WriteFile(file, t[name], atomicfile.FileMode(perm)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// holdsSecrets reports whether r holds a sensitive bundle or a Secret with
+// data: whether its output is to be readable by its owner only.
+func holdsSecrets(r *render.Result) bool {
+	for _, c := range r.Clusters {
+		for _, b := range c.Batches {
+			for _, u := range b.Bundles {
+				if u.Sensitive {
+					return true
+				}
+				for _, o := range u.Objects {
+					if render.IsSecretWithData(o.Unstructured) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // site is one output being built: the Plan, the rendered result, the
