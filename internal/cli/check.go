@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -127,20 +128,25 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 }
 
 // checkBeforeWrite checks a rendered Plan for wookie render --check: the
-// findings go to stderr, and an error stops the render before it writes.
-func checkBeforeWrite(s *streams, cf *configFlags, p *pipeline.Pipeline, pl *plan.Plan, res *render.Result, strict bool, noCache bool) error {
+// findings go to stderr (and are returned, as printed), and an error stops
+// the render before it writes.
+func checkBeforeWrite(s *streams, cf *configFlags, p *pipeline.Pipeline, pl *plan.Plan, res *render.Result, strict bool, noCache bool) (string, error) {
 	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: noCache})
 	if err != nil {
-		return err
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := check.WriteText(&buf, r); err != nil {
+		return "", err
 	}
 	failed := r.Failed(strict)
 	if failed || !cf.quiet {
-		if err := check.WriteText(s.err, r); err != nil {
-			return err
+		if _, err := s.err.Write(buf.Bytes()); err != nil {
+			return "", err
 		}
 	}
 	if failed {
-		return fmt.Errorf("check failed: nothing written")
+		return "", fmt.Errorf("check failed: nothing written")
 	}
-	return nil
+	return buf.String(), nil
 }

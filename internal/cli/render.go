@@ -131,18 +131,54 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 		return err
 	}
 	how := pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: f.check, IncludeSecrets: f.includeSecrets, Certs: f.includeSecrets, LeaveOutInputRefs: true}
+	// A render whose output directory already holds what it would write
+	// is skipped, its messages repeated (pipeline.OutputKey).
+	key, keyed := "", false
+	if f.output != "-" {
+		key, keyed = p.OutputKey(pl, how, f.emit, fmt.Sprintf("check=%t strict=%t", f.check, f.strict))
+	}
+	if keyed {
+		if msgs, ok := p.OutputCurrent(f.output, key); ok {
+			warn(s, &f.config, p.CertExpiryWarnings(pl))
+			if !f.config.quiet {
+				for _, m := range msgs[:max(len(msgs)-1, 0)] {
+					fmt.Fprintln(s.err, m)
+				}
+				summary := ""
+				if len(msgs) > 0 {
+					summary = msgs[len(msgs)-1]
+				}
+				fmt.Fprintf(s.err, "✓ %s: %s, unchanged: nothing changed since it was written  %.2fs\n", f.output, summary, time.Since(start).Seconds())
+			}
+			return nil
+		}
+	}
 	res, err := p.Render(cmd.Context(), pl, how)
 	if err != nil {
 		return renderHints(err)
 	}
-	if n := secretBundles(res); n > 0 {
-		warn(s, &f.config, []string{fmt.Sprintf("--include-secrets: the output holds the secrets (private keys, tokens) of %d bundles: do not commit it to Git", n)})
+	// msgs are the lines printed that follow from the render, for a later
+	// render that is skipped to repeat.
+	var msgs []string
+	for _, w := range res.Warnings {
+		msgs = append(msgs, "warning: "+w)
 	}
-	note(s, &f.config, omittedNotes(res))
+	if n := secretBundles(res); n > 0 {
+		w := fmt.Sprintf("--include-secrets: the output holds the secrets (private keys, tokens) of %d bundles: do not commit it to Git", n)
+		warn(s, &f.config, []string{w})
+		msgs = append(msgs, "warning: "+w)
+	}
+	notes := omittedNotes(res)
+	note(s, &f.config, notes)
+	for _, n := range notes {
+		msgs = append(msgs, "note: "+n)
+	}
 	if f.check {
-		if err := checkBeforeWrite(s, &f.config, p, pl, res, f.strict, f.noCache); err != nil {
+		report, err := checkBeforeWrite(s, &f.config, p, pl, res, f.strict, f.noCache)
+		if err != nil {
 			return err
 		}
+		msgs = append(msgs, strings.TrimRight(report, "\n"))
 	}
 	if f.output == "-" {
 		return emit.Stream(s.out, res)
@@ -152,17 +188,27 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 		return fmt.Errorf("write %s: %w", f.output, err)
 	}
 	warn(s, &f.config, warnings)
-	if !f.config.quiet {
-		objects, bundles := 0, 0
-		for _, c := range res.Clusters {
-			for _, b := range c.Batches {
-				for _, u := range b.Bundles {
-					bundles++
-					objects += len(u.Objects)
-				}
+	for _, w := range warnings {
+		msgs = append(msgs, "warning: "+w)
+	}
+	objects, bundles := 0, 0
+	for _, c := range res.Clusters {
+		for _, b := range c.Batches {
+			for _, u := range b.Bundles {
+				bundles++
+				objects += len(u.Objects)
 			}
 		}
-		fmt.Fprintf(s.err, "✓ %s: %d objects in %d bundles, %d clusters  %.2fs\n", f.output, objects, bundles, len(res.Clusters), time.Since(start).Seconds())
+	}
+	summary := fmt.Sprintf("%d objects in %d bundles, %d clusters", objects, bundles, len(res.Clusters))
+	if keyed {
+		// Not noted, the next render is only not skipped.
+		_ = p.RecordOutput(f.output, key, append(msgs, summary))
+	} else {
+		p.ForgetOutput(f.output)
+	}
+	if !f.config.quiet {
+		fmt.Fprintf(s.err, "✓ %s: %s  %.2fs\n", f.output, summary, time.Since(start).Seconds())
 	}
 	return nil
 }

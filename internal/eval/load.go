@@ -178,9 +178,12 @@ func embeddedFiles(fsys fs.FS, dirs ...string) ([]*ast.File, error) {
 	return files, nil
 }
 
-// userFiles reads and parses the user's configuration. It returns nil when
-// there is none, so that the default configuration applies.
-func userFiles(cfg Config) ([]*ast.File, error) {
+// Inputs returns the user's files an evaluation of cfg reads, as named
+// (relative to cfg.Dir unless absolute), directories expanded to their
+// configuration files, in the order they are read: with the embedded
+// modules, which the program carries, they are everything the Plan
+// depends on.
+func Inputs(cfg Config) ([]string, error) {
 	names := cfg.Files
 	if len(names) == 0 {
 		p := filepath.Join(cfg.Dir, DefaultFile)
@@ -220,6 +223,16 @@ func userFiles(cfg Config) ([]*ast.File, error) {
 			return nil, fmt.Errorf("%s: no .cue, .yaml or .json files in this directory", name)
 		}
 		expanded = append(expanded, found...)
+	}
+	return expanded, nil
+}
+
+// userFiles reads and parses the user's configuration. It returns nil when
+// there is none, so that the default configuration applies.
+func userFiles(cfg Config) ([]*ast.File, error) {
+	expanded, err := Inputs(cfg)
+	if err != nil {
+		return nil, err
 	}
 	files := make([]*ast.File, 0, len(expanded))
 	seen := map[string]bool{}

@@ -122,12 +122,12 @@ func (p *Pipeline) Load() (*Plan, error) {
 	if p.cfg.From != "" {
 		return p.readPlan()
 	}
-	res, err := eval.Evaluate(eval.Config{Files: p.cfg.Files})
+	pl, warnings, err := p.evaluate()
 	if err != nil {
 		return nil, err
 	}
-	p.warn(res.Warnings...)
-	return res.Plan, nil
+	p.warn(warnings...)
+	return pl, nil
 }
 
 // readPlan decodes and normalizes the Plan of Config.From.

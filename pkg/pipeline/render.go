@@ -72,7 +72,7 @@ func (p *Pipeline) Render(ctx context.Context, pl *Plan, o RenderOptions) (*Resu
 		return nil, err
 	}
 	p.warn(res.Warnings...)
-	p.warn(p.certExpiryWarnings(pl, time.Now())...)
+	p.warn(p.CertExpiryWarnings(pl)...)
 	return res, nil
 }
 
@@ -161,12 +161,13 @@ func (p *Pipeline) checkGenerated(ctx context.Context, clusters []Cluster) error
 // wookie warn.
 const CertExpiryWarning = 30 * 24 * time.Hour
 
-// certExpiryWarnings warns about the intermediate CAs of pl's clusters in
+// CertExpiryWarnings warns about the intermediate CAs of pl's clusters in
 // the configuration's certificate store that expire within
-// CertExpiryWarning (or have expired). A configuration without
+// CertExpiryWarning (or have expired); Render gives them to Config.Warn. A configuration without
 // certificates gets none; a store that cannot be read is a warning too,
 // never an error: rendering does not need the certificates.
-func (p *Pipeline) certExpiryWarnings(pl *Plan, now time.Time) []string {
+func (p *Pipeline) CertExpiryWarnings(pl *Plan) []string {
+	now := time.Now()
 	store, err := p.CertStore()
 	if err != nil {
 		return nil
