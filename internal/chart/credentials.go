@@ -28,7 +28,7 @@ const CredentialsEnv = "WOOKIE_CREDENTIALS"
 //	apiVersion: wookie.dev/v1alpha1
 //	kind: Credentials
 //	repositories:
-//	- url: https://charts.example.com/   # prefix of the repository or archive URL
+//	- url: https://charts.example.com/   # this origin, and the paths under this path
 //	  username: ci
 //	  passwordEnv: CHARTS_PASSWORD       # read from the environment
 //	- url: oci://registry.example.com/team
