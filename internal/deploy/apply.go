@@ -112,7 +112,7 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 // for them, then class definitions (StorageClass, IngressClass, ...) and
 // waits, then the rest — as ssa's ApplyAllStaged does, but its waits stop
 // when ctx is cancelled.
-func applyStaged(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured, interval, timeout time.Duration) (*ssa.ChangeSet, error) {
+func (d *clusterDeploy) applyStaged(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructured.Unstructured, interval, timeout time.Duration) (*ssa.ChangeSet, error) {
 	var defs, classes, rest []*unstructured.Unstructured
 	for _, o := range objs {
 		switch {
@@ -130,12 +130,34 @@ func applyStaged(ctx context.Context, rm *ssa.ResourceManager, objs []*unstructu
 		if len(stage) == 0 {
 			continue
 		}
-		cs, err := rm.ApplyAll(ctx, stage, opts)
-		if cs != nil {
-			all.Append(cs.Entries)
+		// Objects that did not exist are created with one request each;
+		// the others are read, dry-run and applied by ssa.
+		var absent, present []*unstructured.Unstructured
+		for _, o := range stage {
+			if d.isAbsent(o) {
+				absent = append(absent, o)
+			} else {
+				present = append(present, o)
+			}
 		}
-		if err != nil {
-			return all, err
+		cs := ssa.NewChangeSet()
+		if len(absent) > 0 {
+			created, err := d.createAll(ctx, absent)
+			all.Append(created.Entries)
+			cs.Append(created.Entries)
+			if err != nil {
+				return all, err
+			}
+		}
+		if len(present) > 0 {
+			applied, err := rm.ApplyAll(ctx, present, opts)
+			if applied != nil {
+				all.Append(applied.Entries)
+				cs.Append(applied.Entries)
+			}
+			if err != nil {
+				return all, err
+			}
 		}
 		if i < 2 {
 			wctx, cancel := context.WithTimeout(ctx, timeout)

@@ -28,6 +28,9 @@ func (d *clusterDeploy) conflicts(ctx context.Context, objs []*unstructured.Unst
 		if ctx.Err() != nil {
 			break
 		}
+		if d.isAbsent(o) {
+			continue // nobody else has fields of it
+		}
 		g.Go(func() error {
 			msgs[i], errs[i] = d.conflict(ctx, o)
 			return nil

@@ -200,6 +200,10 @@ type clusterDeploy struct {
 	mu      sync.Mutex
 	applied []InventoryEntry
 
+	// absent are the objects that did not exist when their bundle
+	// started (uptodate.go); guarded by mu.
+	absent map[liveKey]bool
+
 	nsMu      sync.Mutex
 	nsChecked map[string]bool // namespaces known to exist or created
 

@@ -135,7 +135,7 @@ func (d *clusterDeploy) applySteps(ctx context.Context, rm *ssa.ResourceManager,
 				return all, nil, fmt.Errorf("%s%w", where, err)
 			}
 		}
-		cs, err := applyStaged(ctx, rm, st.objs, d.interval(), meta.timeout)
+		cs, err := d.applyStaged(ctx, rm, st.objs, d.interval(), meta.timeout)
 		if cs != nil {
 			all.Append(cs.Entries)
 			d.record(cs, objs, u.Name, priority, meta.prune)

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -56,33 +60,47 @@ func keyOf(u *unstructured.Unstructured) liveKey {
 // listLive reads the live objects of objs with one list per kind and
 // namespace, selected by the labels the objects carry; objects without
 // both labels are not read. A list that fails leaves its objects out
-// (they are applied); ctx's end is an error.
-func (d *clusterDeploy) listLive(ctx context.Context, objs []*unstructured.Unstructured) (map[liveKey]*unstructured.Unstructured, error) {
+// (they are applied); ctx's end is an error. absent are the objects that
+// do not exist at all: where the labelled list misses some, a list of
+// the names of every object of that kind and namespace (metadata only)
+// tells those that exist without wookie's labels (made by someone else,
+// or the namespace deploy created for a chart) from those that do not.
+func (d *clusterDeploy) listLive(ctx context.Context, objs []*unstructured.Unstructured) (live map[liveKey]*unstructured.Unstructured, absent map[liveKey]bool, err error) {
 	type group struct {
 		gvk       schema.GroupVersionKind
 		namespace string
 		labels    client.MatchingLabels
+		objs      []*unstructured.Unstructured
 	}
-	groups := map[string]group{}
+	groups := map[string]*group{}
+	var order []string
 	for _, o := range objs {
 		l := o.GetLabels()
 		if l[render.LabelCluster] == "" || l[render.LabelBundle] == "" {
 			continue
 		}
-		g := group{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), labels: client.MatchingLabels{render.LabelCluster: l[render.LabelCluster], render.LabelBundle: l[render.LabelBundle]}}
-		groups[g.gvk.String()+"|"+g.namespace+"|"+l[render.LabelCluster]+"|"+l[render.LabelBundle]] = g
+		id := o.GroupVersionKind().String() + "|" + o.GetNamespace() + "|" + l[render.LabelCluster] + "|" + l[render.LabelBundle]
+		g := groups[id]
+		if g == nil {
+			g = &group{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), labels: client.MatchingLabels{render.LabelCluster: l[render.LabelCluster], render.LabelBundle: l[render.LabelBundle]}}
+			groups[id] = g
+			order = append(order, id)
+		}
+		g.objs = append(g.objs, o)
 	}
-	live := map[liveKey]*unstructured.Unstructured{}
-	for _, g := range groups {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(g.gvk.GroupVersion().WithKind(g.gvk.Kind + "List"))
-		opts := []client.ListOption{g.labels}
+	live = map[liveKey]*unstructured.Unstructured{}
+	absent = map[liveKey]bool{}
+	for _, id := range order {
+		g := groups[id]
+		var opts []client.ListOption
 		if g.namespace != "" {
 			opts = append(opts, client.InNamespace(g.namespace))
 		}
-		if err := d.conn.client.List(ctx, list, opts...); err != nil {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(g.gvk.GroupVersion().WithKind(g.gvk.Kind + "List"))
+		if err := d.conn.client.List(ctx, list, append(opts, g.labels)...); err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			}
 			continue
 		}
@@ -91,8 +109,94 @@ func (d *clusterDeploy) listLive(ctx context.Context, objs []*unstructured.Unstr
 			u.SetGroupVersionKind(g.gvk)
 			live[keyOf(u)] = u
 		}
+		var missing []liveKey
+		for _, o := range g.objs {
+			if k := keyOf(o); live[k] == nil {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		names := &metav1.PartialObjectMetadataList{}
+		names.SetGroupVersionKind(g.gvk.GroupVersion().WithKind(g.gvk.Kind + "List"))
+		if err := d.conn.client.List(ctx, names, opts...); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			continue
+		}
+		exists := map[string]bool{}
+		for _, m := range names.Items {
+			exists[m.Name] = true
+		}
+		for _, k := range missing {
+			if !exists[k.name] {
+				absent[k] = true
+			}
+		}
 	}
-	return live, nil
+	return live, absent, nil
+}
+
+// markAbsent notes that the object of k did not exist when its bundle
+// started: no other field manager can own its fields, so it is neither
+// probed for conflicts nor read before it is applied (createAll).
+func (d *clusterDeploy) markAbsent(k liveKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.absent == nil {
+		d.absent = map[liveKey]bool{}
+	}
+	d.absent[k] = true
+}
+
+// isAbsent tells whether o was marked absent.
+func (d *clusterDeploy) isAbsent(o *unstructured.Unstructured) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.absent[keyOf(o)]
+}
+
+// createAll applies objects that did not exist when their bundle started,
+// with a server-side apply each that takes fields over only with
+// ForceConflicts (another writer that created one since then makes a
+// conflict, as a probe would have found), at most 16 at once. It returns a change set of the objects
+// created.
+func (d *clusterDeploy) createAll(ctx context.Context, objs []*unstructured.Unstructured) (*ssa.ChangeSet, error) {
+	entries := make([]ssa.ChangeSetEntry, len(objs))
+	errs := make([]error, len(objs))
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i, o := range objs {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			ssautils.RemoveCABundleFromCRD(o)
+			opts := []client.PatchOption{client.FieldOwner(FieldManager)}
+			if d.opts.ForceConflicts {
+				opts = append(opts, client.ForceOwnership)
+			}
+			if err := d.conn.client.Patch(ctx, o, client.Apply, opts...); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", subject(o), err)
+				return nil
+			}
+			entries[i] = ssa.ChangeSetEntry{ObjMetadata: object.UnstructuredToObjMetadata(o), GroupVersion: o.GetAPIVersion(), Subject: subject(o), Action: ssa.CreatedAction}
+			return nil
+		})
+	}
+	g.Wait()
+	cs := ssa.NewChangeSet()
+	for i, e := range entries {
+		if errs[i] == nil && e.Subject != "" {
+			cs.Add(e)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return cs, err
+	}
+	return cs, errors.Join(errs...)
 }
 
 // upToDate tells whether applying desired would leave live as it is (see
@@ -356,16 +460,22 @@ func (d *clusterDeploy) upToDate(ctx context.Context, u *render.Bundle, objs []*
 	if slices.ContainsFunc(u.Objects, func(o *render.Object) bool { return o.Hook != "" }) {
 		return nil, all, nil
 	}
-	live, err := d.listLive(ctx, objs)
+	live, absent, err := d.listLive(ctx, objs)
 	if err != nil {
 		return nil, nil, err
 	}
 	var fresh []freshObject
 	var stale []int
 	for i, o := range objs {
-		if l := live[keyOf(o)]; upToDate(o, l) {
+		k := keyOf(o)
+		l := live[k]
+		switch {
+		case upToDate(o, l):
 			fresh = append(fresh, freshObject{desired: o, live: l})
-		} else {
+		case absent[k]:
+			d.markAbsent(k)
+			stale = append(stale, i)
+		default:
 			stale = append(stale, i)
 		}
 	}

@@ -231,7 +231,7 @@ func Inputs(cfg Config) ([]string, error) {
 // there is none, so that the default configuration applies.
 func userFiles(cfg Config) ([]*ast.File, error) {
 	expanded, err := Inputs(cfg)
-	if err != nil {
+	if err != nil || expanded == nil {
 		return nil, err
 	}
 	files := make([]*ast.File, 0, len(expanded))

@@ -51,6 +51,9 @@ func TestPlanCacheRoundTrip(t *testing.T) {
 			if !ok {
 				t.Fatal("the entry written cannot be read")
 			}
+			if len(first.Clusters) == 0 {
+				t.Fatal("the Plan has no clusters")
+			}
 			if diff := cmp.Diff(want.Plan, first); diff != "" {
 				t.Errorf("Load, cache empty (-evaluated +loaded):\n%s", diff)
 			}
