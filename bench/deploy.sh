@@ -3,13 +3,17 @@
 # with `kubectl apply --server-side` of the same objects, batch by batch,
 # each followed by the `kubectl wait` that makes it wait for what wookie
 # waits for, on test control planes of internal/testenv, and prints the
-# figures against wookie's targets. See bench/README.md.
+# figures against wookie's targets. STACK=configmaps deploys 2,000
+# ConfigMaps in four batches instead, against four kubectl applies, and
+# compares a no-change deploy with one `kubectl get -o json` of them. See
+# bench/README.md.
 #
 # Usage: bench/deploy.sh
 #
 #	RUNS=n        first deploys per tool, each on a fresh control plane (default 3)
 #	NOOP_RUNS=n   no-change re-deploys per tool (default 5)
 #	LAYOUT=batch  one wookie bundle per batch instead of per namespace
+#	STACK=configmaps  2,000 ConfigMaps (one bundle per batch) instead
 #	KUBECTL=path  kubectl to compare with (default: kubectl on PATH)
 #	TIMER=loop    time with a bash loop even when hyperfine is there
 #
@@ -24,6 +28,12 @@ set -euo pipefail
 RUNS=${RUNS:-3}
 NOOP_RUNS=${NOOP_RUNS:-5}
 LAYOUT=${LAYOUT:-namespace}
+STACK=${STACK:-deploy}
+case $STACK in
+deploy) ;;
+configmaps) LAYOUT=batch ;;
+*) echo "deploy.sh: STACK=$STACK: want deploy or configmaps" >&2; exit 2 ;;
+esac
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -103,7 +113,7 @@ EOF
 
 # The stack, twice: wookie.cue and crds.yaml, namespaces.yaml, config.yaml,
 # workloads.yaml.
-(cd "$repo" && go run ./bench/cmd/deploystack -context testenv -kube-version 1.37.2 -layout "$LAYOUT" "$work/stack")
+(cd "$repo" && go run ./bench/cmd/deploystack -context testenv -kube-version 1.37.2 -layout "$LAYOUT" -stack "$STACK" "$work/stack")
 bundles=$(grep -c '^clusters: bench: batches: ' stack/wookie.cue)
 objects=$(cat stack/*.yaml | grep -c '^kind:')
 export KUBECONFIG=$work/kubeconfig
@@ -126,6 +136,26 @@ t0=\$(date +%s%N)
 $wookie deploy -o json >$work/log/wookie-\$1.\$t0.json
 echo "\$t0 \$(date +%s%N)" >>$work/log/wookie-\$1.times
 EOF
+if [ "$STACK" = configmaps ]; then
+cat >kubectl-run.sh <<EOF
+set -euo pipefail
+exec 2>$work/log/stderr
+trap '{ echo "kubectl-run.sh \$1: line \$LINENO failed:"; cat $work/log/stderr; } >$work/log/failed' ERR
+cd $work/stack
+k=$kubectl
+t=(\$(date +%s%N))
+for f in crds namespaces operators services; do
+	\$k apply --server-side -f \$f.yaml >/dev/null
+	t+=(\$(date +%s%N))
+done
+echo "\${t[*]}" >>$work/log/kubectl-\$1.times
+EOF
+# What a no-change deploy is compared with: reading the objects once.
+cat >kubectl-get.sh <<EOF
+set -euo pipefail
+$kubectl get configmaps -A -l bench.wookie.dev/stack=deploy -o json >/dev/null
+EOF
+else
 cat >kubectl-run.sh <<EOF
 set -euo pipefail
 exec 2>$work/log/stderr
@@ -147,11 +177,20 @@ t+=(\$(date +%s%N))
 t+=(\$(date +%s%N))
 echo "\${t[*]}" >>$work/log/kubectl-\$1.times
 EOF
+fi
 
 # check TOOL: the cluster holds the stack's objects and every Deployment is
 # Available; the measures of TOOL count only then.
 check() {
 	local got avail
+	if [ "$STACK" = configmaps ]; then
+		got=$("$kubectl" get namespaces,configmaps -A -l bench.wookie.dev/stack=deploy -o name | wc -l)
+		if [ "$got" -ne "$objects" ]; then
+			say "deploy.sh: after $1: $got of $objects objects in the cluster"
+			exit 1
+		fi
+		return 0
+	fi
 	got=$("$kubectl" get crd,namespaces,serviceaccounts,roles,rolebindings,configmaps,secrets,deployments -A \
 		-l bench.wookie.dev/stack=deploy -o name | wc -l)
 	avail=$("$kubectl" get deployments -A -l bench.wookie.dev/stack=deploy -o json |
@@ -241,6 +280,10 @@ check "kubectl apply"
 say "· kubectl no-change re-applies, $NOOP_RUNS runs"
 measure kubectl_noop "" "$NOOP_RUNS" 1 bash "$work/kubectl-run.sh" noop
 check "kubectl apply (no change)"
+if [ "$STACK" = configmaps ]; then
+	say "· kubectl get -o json of the ConfigMaps, $NOOP_RUNS runs"
+	measure kubectl_get "" "$NOOP_RUNS" 1 bash "$work/kubectl-get.sh"
+fi
 read -r kreq_total kreq_dry kreq_apply kreq_get kreq_list < <(requests "$work/kubectl-run.sh")
 bash cluster.sh stop
 load_end=$(cut -d' ' -f1 /proc/loadavg)
@@ -267,6 +310,11 @@ wookie_steps() {
 		END {for (i = 1; i <= n; i++) printf "%s\t%.2f\n", order[i], s[order[i]] / c[order[i]]}'
 }
 kubectl_steps() {
+	if [ "$STACK" = configmaps ]; then
+		awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
+			END {split("crds|namespaces|operators|services", name, "|"); for (i = 2; i <= 5; i++) printf "apply %s.yaml\t%.2f\n", name[i - 1], s[i] / n}' "log/kubectl-$1.times"
+		return
+	fi
 	awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
 		END {
 			split("apply crds.yaml|wait crd established|apply namespaces.yaml|apply config.yaml|apply workloads.yaml|wait deployment Available", name, "|")
@@ -277,6 +325,28 @@ kubectl_steps() {
 timer="bash loop"
 if $hyperfine; then timer=$(hyperfine --version); fi
 kver=$("$kubectl" version --client -o json | jq -r .clientVersion.gitVersion)
+if [ "$STACK" = configmaps ]; then
+awk -v wf="${mean[wookie_first]}" -v wf_sd="${sd[wookie_first]}" -v kf="${mean[kubectl_first]}" -v kf_sd="${sd[kubectl_first]}" \
+	-v wn="${mean[wookie_noop]}" -v wn_sd="${sd[wookie_noop]}" -v kn="${mean[kubectl_noop]}" -v kn_sd="${sd[kubectl_noop]}" \
+	-v kg="${mean[kubectl_get]}" -v kg_sd="${sd[kubectl_get]}" \
+	-v runs="$RUNS" -v noop_runs="$NOOP_RUNS" -v objects="$objects" -v bundles="$bundles" \
+	-v timer="$timer" -v cpus="$(nproc)" -v kver="$kver" -v load="$load_start / $load_end" '
+function verdict(ok) { return ok ? "met" : "MISSED" }
+BEGIN {
+	printf "wookie deploy vs kubectl apply --server-side: %d objects (2,000 ConfigMaps) in 4 batches,\n", objects
+	printf "%d wookie bundles; kubectl %s; %s; %d CPUs, load %s (start / end)\n\n", bundles, kver, timer, cpus, load
+	printf "%-50s %8s %7s %5s\n", "measure", "mean s", "± s", "runs"
+	printf "%-50s %8.2f %7.2f %5d\n", "(a) wookie deploy, first (fresh cluster)", wf, wf_sd, runs
+	printf "%-50s %8.2f %7.2f %5d\n", "(b) kubectl apply x 4 batches, first", kf, kf_sd, runs
+	printf "%-50s %8.2f %7.2f %5d\n", "(c) wookie deploy, no change", wn, wn_sd, noop_runs
+	printf "%-50s %8.2f %7.2f %5d\n", "(d) kubectl apply x 4 batches, no change", kn, kn_sd, noop_runs
+	printf "%-50s %8.2f %7.2f %5d\n", "(e) kubectl get -o json of the ConfigMaps", kg, kg_sd, noop_runs
+	printf "\n%-50s %8s %9s\n", "figure", "value", "target"
+	printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl apply (a/b)", wf / kf, "<= 0.10", verdict(wf / kf <= 0.10)
+	printf "%-50s %8.2f %9s  %s\n", "no change: wookie / kubectl get (c/e)", wn / kg, "<= 1.50", verdict(wn / kg <= 1.5)
+	printf "%-50s %8.2f %9s\n", "no change: wookie / kubectl apply (c/d)", wn / kn, "-"
+}'
+else
 awk -v wf="${mean[wookie_first]}" -v wf_sd="${sd[wookie_first]}" -v kf="${mean[kubectl_first]}" -v kf_sd="${sd[kubectl_first]}" \
 	-v wn="${mean[wookie_noop]}" -v wn_sd="${sd[wookie_noop]}" -v kn="${mean[kubectl_noop]}" -v kn_sd="${sd[kubectl_noop]}" \
 	-v runs="$RUNS" -v noop_runs="$NOOP_RUNS" -v objects="$objects" -v bundles="$bundles" -v layout="$LAYOUT" \
@@ -295,6 +365,7 @@ BEGIN {
 	printf "%-50s %8.2f %9s  %s\n", "no-change re-deploy, wookie, s (c)", wn, "<= 2.00", verdict(wn <= 2)
 	printf "%-50s %8.2f %9s\n", "no change: wookie / kubectl (c/d)", wn / kn, "-"
 }'
+fi
 printf '\n%-50s %8s %8s\n' "where the time goes, mean s" "first" "no chg"
 paste <(wookie_steps fresh) <(wookie_steps noop) | awk -F'\t' '{printf "%-50s %8.2f %8.2f\n", "wookie  " $1, $2, $4}'
 paste <(kubectl_steps fresh) <(kubectl_steps noop) | awk -F'\t' '{printf "%-50s %8.2f %8.2f\n", "kubectl " $1, $2, $4}'

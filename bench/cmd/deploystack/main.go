@@ -13,6 +13,12 @@
 //
 // Every object carries the label bench.wookie.dev/stack=deploy.
 //
+// With -stack configmaps it writes 2,000 ConfigMaps instead, 500 in each of
+// the four batches, each batch in a namespace of its own (cm-<batch>, its
+// Namespace object first in the batch), one bundle per batch: the stack of
+// issue 18's deploy figures, which measure the API requests of a deploy
+// rather than waits.
+//
 // With -layout namespace (the default) the wookie bundles follow the
 // namespaces, as wookie's own modules do: one bundle for the CRDs, and per
 // namespace one bundle for the Namespace, one for its configuration and
@@ -21,7 +27,7 @@
 //
 // Usage:
 //
-//	go run ./bench/cmd/deploystack [-context testenv] [-kube-version 1.37.2] [-layout namespace|batch] DIR
+//	go run ./bench/cmd/deploystack [-context testenv] [-kube-version 1.37.2] [-layout namespace|batch] [-stack deploy|configmaps] DIR
 package main
 
 import (
@@ -66,23 +72,27 @@ func main() {
 	ctxName := flag.String("context", "testenv", "kubeconfig context of the cluster")
 	kubeVersion := flag.String("kube-version", "1.37.2", "Kubernetes version of the cluster")
 	layout := flag.String("layout", "namespace", "wookie bundles: namespace (per namespace) or batch (one per batch)")
+	stackName := flag.String("stack", "deploy", "deploy (500 objects of many kinds) or configmaps (2,000 ConfigMaps)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: deploystack [-context NAME] [-kube-version V] [-layout namespace|batch] DIR")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() != 1 || *layout != "namespace" && *layout != "batch" {
+	if flag.NArg() != 1 || *layout != "namespace" && *layout != "batch" || *stackName != "deploy" && *stackName != "configmaps" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := write(flag.Arg(0), *ctxName, *kubeVersion, *layout); err != nil {
+	batches := stack()
+	if *stackName == "configmaps" {
+		batches = configMapStack()
+	}
+	if err := write(flag.Arg(0), batches, *ctxName, *kubeVersion, *layout); err != nil {
 		fmt.Fprintln(os.Stderr, "deploystack:", err)
 		os.Exit(1)
 	}
 }
 
-func write(dir, ctxName, kubeVersion, layout string) error {
-	batches := stack()
+func write(dir string, batches []batch, ctxName, kubeVersion, layout string) error {
 	if layout == "batch" {
 		for i := range batches {
 			merged := bundle{name: batches[i].name, namespace: "default"}
@@ -130,7 +140,7 @@ func config(batches []batch, ctxName, kubeVersion string) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("bundle %s: %w", u.name, err)
 			}
-			fmt.Fprintf(&buf, "clusters: bench: batches: %s: bundles: %q: {\n\tnamespace: %q\n\tmanifests: %s\n}\n", b.name, u.name, u.namespace, m)
+			fmt.Fprintf(&buf, "clusters: bench: batches: %s: bundles: %q: {\n\tnamespace: %q\n\tmanifests: stack: %s\n}\n", b.name, u.name, u.namespace, m)
 		}
 	}
 	return buf.Bytes(), nil
@@ -267,6 +277,31 @@ func stack() []batch {
 			})
 		}
 		out[3].bundles = append(out[3].bundles, apps)
+	}
+	return out
+}
+
+// configMapStack returns the four batches of -stack configmaps.
+func configMapStack() []batch {
+	var out []batch
+	for _, name := range []string{"crds", "namespaces", "operators", "services"} {
+		ns := "cm-" + name
+		u := bundle{name: "configmaps-" + name, namespace: ns, objects: []object{{
+			"apiVersion": "v1", "kind": "Namespace",
+			"metadata": object{"name": ns, "labels": object{stackLabel: "deploy"}},
+		}}}
+		for i := range 500 {
+			data := object{}
+			for k := range 4 {
+				data[fmt.Sprintf("key-%d", k)] = fmt.Sprintf("value %d of config %d in %s", k, i, ns)
+			}
+			u.objects = append(u.objects, object{
+				"apiVersion": "v1", "kind": "ConfigMap",
+				"metadata": object{"name": fmt.Sprintf("config-%03d", i), "namespace": ns, "labels": object{stackLabel: "deploy"}},
+				"data":     data,
+			})
+		}
+		out = append(out, batch{name: name, file: name + ".yaml", bundles: []bundle{u}})
 	}
 	return out
 }
