@@ -14,12 +14,14 @@ import (
 )
 
 type checkFlags struct {
-	config  configFlags
-	lock    lockFlags
-	fetch   fetchFlags
-	output  string
-	strict  bool
-	noCache bool
+	config   configFlags
+	lock     lockFlags
+	fetch    fetchFlags
+	output   string
+	strict   bool
+	noCache  bool
+	clusters []string
+	sel      selectFlags
 }
 
 func newCheckCmd(s *streams) *cobra.Command {
@@ -64,7 +66,11 @@ as in wookie render's output):
 A bundle turns a rule off with checks: skip: [{rule, reason}] (optionally
 for one kind or name); the findings it hides are listed as skipped with
 the reason. Exit 0 without errors (warnings allowed; --strict fails on
-them), 1 with findings. -o json writes a CheckReport for CI.`,
+them), 1 with findings. -o json writes a CheckReport for CI.
+
+--cluster, --batch (by name or priority) and --bundle limit the report to
+the objects of the bundles they pick; the whole Plan is rendered and
+checked all the same, as what they refer to may be elsewhere.`,
 		Example: `  wookie check
   wookie check -f wookie.cue --strict
   wookie check --from plan.json -o json > report.json`,
@@ -79,6 +85,8 @@ them), 1 with findings. -o json writes a CheckReport for CI.`,
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "report format: text or json")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "warnings fail too")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render every chart even when an identical render is cached")
+	cmd.Flags().StringArrayVar(&f.clusters, "cluster", nil, "cluster of the Plan to report on; repeatable; default all")
+	addSelectFlags(cmd, &f.sel, false)
 	return cmd
 }
 
@@ -92,8 +100,16 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	// made from the certificate store at deploy time, are left out. Objects
 	// holding input references are left out as render leaves them out,
 	// with a note each.
+	sel, err := f.sel.selection()
+	if err != nil {
+		return err
+	}
+	part := pipeline.Part{Clusters: f.clusters, Select: sel}
 	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
+		return err
+	}
+	if err := pipeline.CheckPart(pl, part); err != nil {
 		return err
 	}
 	how := pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: true, IncludeSecrets: true, LeaveOutInputRefs: true}
@@ -101,8 +117,8 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	if err != nil {
 		return renderHints(err)
 	}
-	note(s, &f.config, objectNotes(res))
-	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: f.noCache})
+	note(s, &f.config, objectNotes(pipeline.SelectPart(res, part)))
+	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: f.noCache, Part: part})
 	if err != nil {
 		return err
 	}
@@ -119,7 +135,7 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 		if r.Failed(f.strict) {
 			mark = "✗"
 		}
-		fmt.Fprintf(s.err, "%s check: %d objects in %d clusters  %.2fs\n", mark, r.Objects, len(res.Clusters), time.Since(start).Seconds())
+		fmt.Fprintf(s.err, "%s check: %d objects in %d clusters  %.2fs\n", mark, r.Objects, len(pipeline.SelectPart(res, part).Clusters), time.Since(start).Seconds())
 	}
 	if r.Failed(f.strict) {
 		return &silentExit{code: 1}
@@ -130,8 +146,8 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 // checkBeforeWrite checks a rendered Plan for wookie render --check: the
 // findings go to stderr (and are returned, as printed), and an error stops
 // the render before it writes.
-func checkBeforeWrite(s *streams, cf *configFlags, p *pipeline.Pipeline, pl *plan.Plan, res *render.Result, strict bool, noCache bool) (string, error) {
-	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: noCache})
+func checkBeforeWrite(s *streams, cf *configFlags, p *pipeline.Pipeline, pl *plan.Plan, res *render.Result, part pipeline.Part, strict bool, noCache bool) (string, error) {
+	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: noCache, Part: part})
 	if err != nil {
 		return "", err
 	}

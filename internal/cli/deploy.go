@@ -36,6 +36,8 @@ type liveFlags struct {
 	lock    lockFlags
 	fetch   fetchFlags
 	cluster clusterFlags
+	// sel is registered by deploy, diff and status (not up).
+	sel selectFlags
 }
 
 func addLiveFlags(cmd *cobra.Command, f *liveFlags) {
@@ -46,10 +48,18 @@ func addLiveFlags(cmd *cobra.Command, f *liveFlags) {
 }
 
 // renderLive loads the Plan and renders it as deploy, diff and status
-// want it (pipeline.RenderLive); an unknown --cluster is a usage error.
+// want it (pipeline.RenderLive); an unknown --cluster, --batch or
+// --bundle is a usage error, found before anything is rendered.
 func renderLive(cmd *cobra.Command, s *streams, f *liveFlags) (*pipeline.Pipeline, *plan.Plan, *render.Result, error) {
+	sel, err := f.sel.selection()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := pipeline.CheckPart(pl, pipeline.Part{Clusters: f.cluster.clusters, Select: sel}); err != nil {
 		return nil, nil, nil, err
 	}
 	res, err := p.RenderLive(cmd.Context(), pl, f.cluster.clusters)
@@ -63,8 +73,9 @@ func renderLive(cmd *cobra.Command, s *streams, f *liveFlags) (*pipeline.Pipelin
 // and how to reach them, the warnings about inputs without a value printed
 // to stderr.
 func liveOptions(s *streams, f *liveFlags) pipeline.DeployOptions {
+	sel, _ := f.sel.selection() // checked by renderLive
 	return pipeline.DeployOptions{
-		Clusters: f.cluster.clusters, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context,
+		Clusters: f.cluster.clusters, Select: sel, Kubeconfig: f.cluster.kubeconfig, Context: f.cluster.context,
 		OnEvent: func(e deploy.Event) {
 			if e.Type == "warning" {
 				warn(s, &f.config, []string{"cluster " + e.Cluster + ": " + e.Message})
@@ -134,6 +145,7 @@ anything is applied (wookie certs init, or wookie up, makes them).`,
 		},
 	}
 	addDeployFlags(cmd, f)
+	addSelectFlags(cmd, &f.sel, true)
 	return cmd
 }
 
@@ -176,8 +188,10 @@ func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
 func (f *deployFlags) options(s *streams) pipeline.DeployOptions {
 	enc := json.NewEncoder(s.out)
 	f.unvalidated = nil
+	sel, _ := f.sel.selection() // checked by renderLive
 	return pipeline.DeployOptions{
 		Clusters:       f.cluster.clusters,
+		Select:         sel,
 		Kubeconfig:     f.cluster.kubeconfig,
 		Context:        f.cluster.context,
 		Timeout:        f.timeout,
@@ -208,7 +222,7 @@ func (f *deployFlags) report(s *streams, sum *pipeline.Summary, err error, start
 		return fmt.Errorf("%w\nhint: --force-conflicts takes the fields over for wookie", err)
 	}
 	if err != nil {
-		return withCertsHint(err)
+		return withDepsHint(withCertsHint(err))
 	}
 	if f.output == "text" && !f.config.quiet {
 		verb := "deployed"

@@ -46,7 +46,7 @@ the diff.`,
 			}
 			changes, err := runDiff(cmd, s, f)
 			if err != nil {
-				return &codedError{code: 2, err: err}
+				return &codedError{code: 2, err: withDepsHint(err)}
 			}
 			if err := printChanges(s, changes, f.output); err != nil {
 				return &codedError{code: 2, err: err}
@@ -58,6 +58,7 @@ the diff.`,
 		},
 	}
 	addLiveFlags(cmd, &f.liveFlags)
+	addSelectFlags(cmd, &f.sel, true)
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "also show what deploy --prune would delete and keep")
 	cmd.Flags().BoolVar(&f.forceConflicts, "force-conflicts", false, "show what deploy --force-conflicts would do: fields of other managers taken over, no conflicts")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text (unified diffs) or json")

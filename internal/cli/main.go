@@ -67,7 +67,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ue *usageError
 	var sel *pipeline.ClusterError
-	if errors.As(err, &ue) || errors.As(err, &sel) {
+	var pick *pipeline.SelectionError
+	if errors.As(err, &ue) || errors.As(err, &sel) || errors.As(err, &pick) {
 		fmt.Fprintln(stderr, "Run 'wookie --help' for usage.")
 		return exitUsage
 	}

@@ -26,6 +26,8 @@ type renderFlags struct {
 	strict         bool
 	includeSecrets bool
 	emit           emit.Options
+	clusters       []string
+	sel            selectFlags
 }
 
 func newRenderCmd(s *streams) *cobra.Command {
@@ -90,11 +92,20 @@ reference as written. plan.yaml, which no engine applies, keeps them.
 
 --check runs the checks of wookie check on the rendered objects before
 anything is written; with errors (or warnings and --strict) the findings go
-to stderr, nothing is written and wookie exits 1.`,
+to stderr, nothing is written and wookie exits 1.
+
+--cluster, --batch (by name or priority) and --bundle write part of the
+Plan: the files of the bundles they pick (a bundle is picked when its batch
+is or it is named; a named chart bundle brings its <bundle>-crds bundle),
+and every other file of DIR stays as it was, plan.yaml included; -o -
+streams just those bundles. The whole Plan is rendered (and checked, with
+--check) all the same. Only --format manifests writes a part: the GitOps
+formats are read whole by their engines.`,
 		Example: `  wookie render
   wookie render -f wookie.cue -o out/
   wookie render --offline --locked -o - | kubectl apply --server-side -f -
   wookie render --check --strict -o out/
+  wookie render --batch crds --bundle istiod -o out/
   wookie render --format fleet --git-repo https://git.example.org/platform.git -o fleet/
   wookie render --format argocd --git-repo https://git.example.org/platform.git --git-path deploy -o deploy/`,
 		Args: usageArgs(cobra.NoArgs),
@@ -106,6 +117,8 @@ to stderr, nothing is written and wookie exits 1.`,
 	addLockFlags(cmd, &f.lock)
 	addFetchFlags(cmd, &f.fetch)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "result", "output directory, or - for one YAML stream on stdout")
+	cmd.Flags().StringArrayVar(&f.clusters, "cluster", nil, "cluster of the Plan to write; repeatable; default all")
+	addSelectFlags(cmd, &f.sel, false)
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render every chart even when an identical render is cached")
 	cmd.Flags().BoolVar(&f.check, "check", false, "run wookie check on the rendered objects first; write nothing when it finds errors")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "with --check: warnings fail too")
@@ -126,8 +139,19 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if err := checkEmitFlags(&f.emit, f.output); err != nil {
 		return err
 	}
+	sel, err := f.sel.selection()
+	if err != nil {
+		return err
+	}
+	part := pipeline.Part{Clusters: f.clusters, Select: sel}
+	if !part.IsZero() && f.output != "-" && f.emit.Format != emit.FormatManifests {
+		return usagef("--cluster, --batch and --bundle write part of the output only with --format manifests: --format %s is read whole by its engine", f.emit.Format)
+	}
 	p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 	if err != nil {
+		return err
+	}
+	if err := pipeline.CheckPart(pl, part); err != nil {
 		return err
 	}
 	how := pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: f.check, IncludeSecrets: f.includeSecrets, Certs: f.includeSecrets, LeaveOutInputRefs: true}
@@ -135,7 +159,7 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	// is skipped, its messages repeated (pipeline.OutputKey).
 	key, keyed := "", false
 	if f.output != "-" {
-		key, keyed = p.OutputKey(pl, how, f.emit, fmt.Sprintf("check=%t strict=%t", f.check, f.strict))
+		key, keyed = p.OutputKey(pl, how, f.emit, part, fmt.Sprintf("check=%t strict=%t", f.check, f.strict))
 	}
 	if keyed {
 		if msgs, ok := p.OutputCurrent(f.output, key); ok {
@@ -153,10 +177,11 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 			return nil
 		}
 	}
-	res, err := p.Render(cmd.Context(), pl, how)
+	full, err := p.Render(cmd.Context(), pl, how)
 	if err != nil {
 		return renderHints(err)
 	}
+	res := pipeline.SelectPart(full, part)
 	// msgs are the lines printed that follow from the render, for a later
 	// render that is skipped to repeat.
 	var msgs []string
@@ -174,7 +199,7 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 		msgs = append(msgs, "note: "+n)
 	}
 	if f.check {
-		report, err := checkBeforeWrite(s, &f.config, p, pl, res, f.strict, f.noCache)
+		report, err := checkBeforeWrite(s, &f.config, p, pl, full, part, f.strict, f.noCache)
 		if err != nil {
 			return err
 		}
@@ -183,7 +208,12 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if f.output == "-" {
 		return emit.Stream(s.out, res)
 	}
-	warnings, err := p.Write(f.output, pl, res, f.emit)
+	var warnings []string
+	if part.IsZero() {
+		warnings, err = p.Write(f.output, pl, res, f.emit)
+	} else {
+		err = p.WritePart(f.output, res)
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", f.output, err)
 	}

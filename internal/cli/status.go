@@ -95,6 +95,7 @@ a value is a warning, and its ((input NAME)) reference stays in place.`,
 		},
 	}
 	addLiveFlags(cmd, &f.liveFlags)
+	addSelectFlags(cmd, &f.sel, false)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table or json")
 	return cmd
 }

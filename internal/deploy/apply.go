@@ -180,14 +180,26 @@ func (d *clusterDeploy) record(cs *ssa.ChangeSet, objs []*unstructured.Unstructu
 	for _, e := range cs.Entries {
 		applied[e.ObjMetadata.String()] = true
 	}
+	batch := d.batchOf(bundle)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, o := range objs {
 		e := entryFor(o, bundle, priority, prune)
+		e.Batch = batch
 		if applied[e.ID] {
 			d.applied = append(d.applied, e)
 		}
 	}
+}
+
+// batchOf names the batch of the bundle of name, or "".
+func (d *clusterDeploy) batchOf(name string) string {
+	for _, b := range d.rendered.Batches {
+		if slices.ContainsFunc(b.Bundles, func(u render.Bundle) bool { return u.Name == name }) {
+			return b.Name
+		}
+	}
+	return ""
 }
 
 // ensureNamespaces creates the namespaces the bundle's objects go to when

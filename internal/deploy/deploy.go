@@ -20,6 +20,10 @@ const DefaultTimeout = 5 * time.Minute
 type Options struct {
 	// Clusters selects clusters by name; empty means all.
 	Clusters []string
+	// Select picks batches and bundles of the selected clusters (see
+	// plan.Selection and select.go); a cluster it picks nothing of is
+	// left out as if not selected. The zero Selection picks everything.
+	Select plan.Selection
 	// Kubeconfig replaces every cluster's kubeconfig file when set.
 	Kubeconfig string
 	// Context replaces the kubeconfig context; only with one cluster.
@@ -165,7 +169,7 @@ func selectClusters(p *plan.Plan, opts Options) (map[string]Target, error) {
 		}
 	}
 	for _, c := range p.Clusters {
-		if len(opts.Clusters) > 0 && !slices.Contains(opts.Clusters, c.Name) {
+		if len(opts.Clusters) > 0 && !slices.Contains(opts.Clusters, c.Name) || !opts.Select.PicksAny(&c) {
 			continue
 		}
 		t := Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
@@ -196,6 +200,8 @@ type clusterDeploy struct {
 	// learns that batch i is deployed.
 	next func(ctx context.Context, i int) (*render.Batch, error)
 	done func(i int)
+	// picked is what opts.Select picks of rendered; nil for all.
+	picked *render.Picked
 
 	mu      sync.Mutex
 	applied []InventoryEntry

@@ -71,9 +71,11 @@ type InventoryEntry struct {
 	ID string `json:"id"`
 	// Version is the API version it was applied with.
 	Version string `json:"version"`
-	// Bundle and Priority (of its batch) say where it came from, for the
-	// order of pruning.
+	// Bundle, Batch and Priority (of its batch) say where it came from,
+	// for the order of pruning and what a selection prunes. Entries
+	// written before batches were recorded have no Batch.
 	Bundle   string `json:"bundle"`
+	Batch    string `json:"batch,omitempty"`
 	Priority int    `json:"priority"`
 	// Prune is set when the bundle allows deleting CRDs, Namespaces and
 	// PersistentVolumeClaims.

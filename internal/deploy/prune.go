@@ -27,7 +27,8 @@ const keptMessage = "CRDs, Namespaces and PersistentVolumeClaims are kept unless
 // event names them. It emits a pruned or kept event per object and
 // returns the entries it kept, which stay in the inventory; an object
 // that no longer exists, or no longer carries the label, leaves it. With
-// dryRun it deletes nothing.
+// dryRun it deletes nothing. With a selection it looks only at the
+// entries of the part picked (inScope).
 //
 // An object that cannot be read or deleted does not stop the others; the
 // error names each, with its bundle, and its entry is kept.
@@ -36,7 +37,9 @@ func (d *clusterDeploy) prune(ctx context.Context, inv *Inventory, dryRun bool) 
 	for _, e := range d.applied {
 		current[e.ID] = true
 	}
-	if dryRun {
+	// What the Plan still has is never pruned: in a dry run nothing was
+	// applied, and a selection applies only part of it.
+	if dryRun || d.picked != nil {
 		for _, b := range d.rendered.Batches {
 			for _, u := range b.Bundles {
 				for _, o := range u.Objects {
@@ -47,7 +50,7 @@ func (d *clusterDeploy) prune(ctx context.Context, inv *Inventory, dryRun bool) 
 	}
 	var stale []InventoryEntry
 	for _, e := range inv.Entries {
-		if !current[e.ID] {
+		if !current[e.ID] && d.inScope(e) {
 			stale = append(stale, e)
 		}
 	}

@@ -30,9 +30,23 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 	if err := checkCRDOrder(d.rendered); err != nil {
 		return err
 	}
+	d.picked = render.Pick(d.rendered, d.opts.Select)
+	// The batches the selection picks nothing of are neither waited for
+	// nor applied: they count as deployed at once for the clusters that
+	// wait for them, which read what they need from the live cluster.
+	firstAt := -1
+	for bi := range d.rendered.Batches {
+		if _, ok := d.picked.Batch(&d.rendered.Batches[bi]); ok {
+			firstAt = bi
+			break
+		}
+		if d.done != nil {
+			d.done(bi)
+		}
+	}
 	var first *render.Batch
-	if len(d.rendered.Batches) > 0 {
-		b, err := d.batch(ctx, 0)
+	if firstAt >= 0 {
+		b, err := d.batch(ctx, firstAt)
 		if err != nil {
 			return err
 		}
@@ -43,8 +57,11 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		return err
 	}
 	d.conn = c
+	if err := d.checkDeps(ctx); err != nil {
+		return err
+	}
 	if d.opts.DryRun {
-		return d.runDry(ctx, first)
+		return d.runDry(ctx, firstAt, first)
 	}
 	ctx, lose := context.WithCancelCause(ctx)
 	defer lose(nil)
@@ -73,12 +90,22 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		return saveInventory(wctx, c.client, inv)
 	}
 	for bi := range d.rendered.Batches {
+		if firstAt < 0 || bi < firstAt {
+			continue
+		}
 		b := first
-		if bi > 0 {
+		if bi > firstAt {
+			if _, ok := d.picked.Batch(&d.rendered.Batches[bi]); !ok {
+				if d.done != nil {
+					d.done(bi)
+				}
+				continue
+			}
 			if b, failed = d.batch(ctx, bi); failed != nil {
 				break
 			}
 		}
+		b, _ = d.picked.Batch(b)
 		if err := ctx.Err(); err != nil {
 			failed = context.Cause(ctx)
 			break
@@ -106,7 +133,18 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		if err != nil {
 			failed = err
 		} else {
-			inv.Entries = append(slices.Clone(d.applied), kept...)
+			// What prune deleted, or found gone, leaves the inventory; the
+			// entries outside the selection stay as they were.
+			stay := map[string]bool{}
+			for _, e := range d.applied {
+				stay[e.ID] = true
+			}
+			for _, e := range kept {
+				stay[e.ID] = true
+			}
+			inv.Entries = slices.DeleteFunc(inv.Entries, func(e InventoryEntry) bool {
+				return !stay[e.ID] && d.inScope(e)
+			})
 		}
 	}
 	if failed != nil {
@@ -146,21 +184,31 @@ func (d *clusterDeploy) dropUnapplied(ctx context.Context, inv *Inventory) {
 	})
 }
 
-// runDry is run in a dry run: every batch sent as a server-side dry run,
-// then, with opts.Prune, what prune would do; no lock, no inventory
-// written.
-func (d *clusterDeploy) runDry(ctx context.Context, first *render.Batch) error {
+// runDry is run in a dry run: every batch picked sent as a server-side
+// dry run (the first, at firstAt, given), then, with opts.Prune, what
+// prune would do; no lock, no inventory written.
+func (d *clusterDeploy) runDry(ctx context.Context, firstAt int, first *render.Batch) error {
 	inv, err := loadInventory(ctx, d.conn.client, d.plan.Name)
 	if err != nil {
 		return err
 	}
 	for bi := range d.rendered.Batches {
+		if firstAt < 0 || bi < firstAt {
+			continue
+		}
 		b := first
-		if bi > 0 {
+		if bi > firstAt {
+			if _, ok := d.picked.Batch(&d.rendered.Batches[bi]); !ok {
+				if d.done != nil {
+					d.done(bi)
+				}
+				continue
+			}
 			if b, err = d.batch(ctx, bi); err != nil {
 				return err
 			}
 		}
+		b, _ = d.picked.Batch(b)
 		if err := d.runBatch(ctx, b); err != nil {
 			return err
 		}
@@ -186,7 +234,9 @@ func (d *clusterDeploy) entries(b *render.Batch) []InventoryEntry {
 			continue // runBundle reports it
 		}
 		for _, o := range u.Objects {
-			out = append(out, entryFor(o.Unstructured, u.Name, b.Priority, m.prune))
+			e := entryFor(o.Unstructured, u.Name, b.Priority, m.prune)
+			e.Batch = b.Name
+			out = append(out, e)
 		}
 	}
 	return out

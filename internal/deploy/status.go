@@ -38,7 +38,8 @@ type BundleStatus struct {
 // The inputs of a cluster are read once from the live clusters they come
 // from, without waiting; an input without a value keeps its reference and
 // is reported by a warning event to opts.OnEvent. Such a cluster is
-// rendered with opts.Render, as are the clusters r lacks.
+// rendered with opts.Render, as are the clusters r lacks. With
+// opts.Select, only the bundles it picks are read.
 func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) ([]BundleStatus, error) {
 	f, err := newFleet(p, r, opts)
 	if err != nil {
@@ -55,7 +56,12 @@ func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 			return nil, fmt.Errorf("cluster %s: %w", pc.Name, err)
 		}
 		d := &clusterDeploy{plan: pc, conn: c, opts: opts}
-		for _, b := range rc.Batches {
+		picked := render.Pick(rc, opts.Select)
+		for bi := range rc.Batches {
+			b, ok := picked.Batch(&rc.Batches[bi])
+			if !ok {
+				continue
+			}
 			for _, u := range b.Bundles {
 				meta, err := d.meta(&u)
 				if err != nil {

@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -286,4 +287,89 @@ func (s *site) putPlan(name string) error {
 		return nil
 	}
 	return fmt.Errorf("cluster %s is not in the Plan", cluster)
+}
+
+// WriteBundles writes the manifests file of every bundle of part
+// (<cluster>/<batch>/<bundle>.yaml, as the manifests format writes it)
+// into dir and leaves every other file of dir as it was: the output of a
+// render of part of the Plan. dir is replaced whole and atomically, as
+// Write replaces it, with the files it held copied; it is private (0700,
+// files 0600) when it was or when part holds secrets.
+func WriteBundles(dir string, part *render.Result) error {
+	t := Tree{}
+	for _, c := range part.Clusters {
+		for _, b := range c.Batches {
+			for _, u := range b.Bundles {
+				data, err := render.MarshalYAML(u.Objects)
+				if err != nil {
+					return fmt.Errorf("cluster %s: bundle %s: %w", c.Name, u.Name, err)
+				}
+				t[c.Name+"/"+b.Name+"/"+u.Name+".yaml"] = data
+			}
+		}
+	}
+	perm := fs.FileMode(0o755)
+	if holdsSecrets(part) {
+		perm = 0o700
+	}
+	if st, err := os.Stat(dir); err == nil && st.IsDir() && st.Mode().Perm()&0o077 == 0 {
+		perm = 0o700
+	}
+	return atomicfile.ReplaceDir(dir, perm, func(tmp string) error {
+		if err := copyTree(dir, tmp, t); err != nil {
+			return err
+		}
+		for _, name := range slices.Sorted(maps.Keys(t)) {
+			file := filepath.Join(tmp, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(file), perm); err != nil {
+				return err
+			}
+			if err := os.WriteFile(file, t[name], atomicfile.FileMode(perm)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// copyTree copies the files and directories of from, if it exists, into
+// to, with their modes, except Marker and the files skip holds (by slash
+// path).
+func copyTree(from, to string, skip Tree) error {
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		switch {
+		case d.IsDir():
+			return os.Mkdir(dst, info.Mode().Perm())
+		case !info.Mode().IsRegular():
+			return fmt.Errorf("%s: not a file", path)
+		case rel == atomicfile.Marker:
+			return nil
+		}
+		if _, ok := skip[filepath.ToSlash(rel)]; ok {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, info.Mode().Perm())
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(from); errors.Is(serr, fs.ErrNotExist) {
+			return nil
+		}
+	}
+	return err
 }

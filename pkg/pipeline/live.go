@@ -12,6 +12,9 @@ import (
 type DeployOptions struct {
 	// Clusters selects clusters by name; none means all.
 	Clusters []string
+	// Select picks batches and bundles of those clusters (see
+	// Selection); the zero Selection picks all of them.
+	Select Selection
 	// Kubeconfig replaces every cluster's kubeconfig file when set.
 	Kubeconfig string
 	// Context replaces the kubeconfig context; one cluster only.
@@ -34,7 +37,10 @@ type DeployOptions struct {
 
 // deployOptions are the options of package deploy for o: the clusters
 // with inputs rendered as RenderLive leaves them to be.
-func (p *Pipeline) deployOptions(o DeployOptions) (deploy.Options, error) {
+func (p *Pipeline) deployOptions(pl *Plan, o DeployOptions) (deploy.Options, error) {
+	if err := CheckPart(pl, Part{Clusters: o.Clusters, Select: o.Select}); err != nil {
+		return deploy.Options{}, err
+	}
 	ropts, err := p.renderOptions(liveRender)
 	if err != nil {
 		return deploy.Options{}, err
@@ -42,6 +48,7 @@ func (p *Pipeline) deployOptions(o DeployOptions) (deploy.Options, error) {
 	return deploy.Options{
 		Render:         ropts,
 		Clusters:       o.Clusters,
+		Select:         o.Select,
 		Kubeconfig:     o.Kubeconfig,
 		Context:        o.Context,
 		Timeout:        o.Timeout,
@@ -58,9 +65,11 @@ func (p *Pipeline) deployOptions(o DeployOptions) (deploy.Options, error) {
 // it records what it applied in each cluster's inventory and, with
 // Prune, deletes what left the Plan. A conflict with another field
 // manager is a *deploy.ConflictError, a cluster locked by another deploy
-// a *deploy.LockError.
+// a *deploy.LockError. With o.Select it applies only the part picked,
+// after checking that what it depends on is ready in the cluster (else a
+// *DependencyError), and prunes only what left that part.
 func (p *Pipeline) Deploy(ctx context.Context, pl *Plan, res *Result, o DeployOptions) (*Summary, error) {
-	opts, err := p.deployOptions(o)
+	opts, err := p.deployOptions(pl, o)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +79,7 @@ func (p *Pipeline) Deploy(ctx context.Context, pl *Plan, res *Result, o DeployOp
 // Diff returns what Deploy with the same options would do, through the
 // same code as a server-side dry run, changing nothing.
 func (p *Pipeline) Diff(ctx context.Context, pl *Plan, res *Result, o DeployOptions) ([]Change, error) {
-	opts, err := p.deployOptions(o)
+	opts, err := p.deployOptions(pl, o)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +89,7 @@ func (p *Pipeline) Diff(ctx context.Context, pl *Plan, res *Result, o DeployOpti
 // Status reads every object of res from its cluster and says per bundle
 // how many exist and are ready, as Deploy judges readiness.
 func (p *Pipeline) Status(ctx context.Context, pl *Plan, res *Result, o DeployOptions) ([]BundleStatus, error) {
-	opts, err := p.deployOptions(o)
+	opts, err := p.deployOptions(pl, o)
 	if err != nil {
 		return nil, err
 	}

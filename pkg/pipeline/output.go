@@ -37,9 +37,10 @@ type outputStamp struct {
 }
 
 // OutputKey returns the key of rendering pl with ro into an output with
-// eo; extra is the caller's other choices that change the output (such as
-// running checks first). false says the render must not be skipped.
-func (p *Pipeline) OutputKey(pl *Plan, ro RenderOptions, eo EmitOptions, extra string) (string, bool) {
+// eo, writing the part of it part names; extra is the caller's other
+// choices that change the output (such as running checks first). false
+// says the render must not be skipped.
+func (p *Pipeline) OutputKey(pl *Plan, ro RenderOptions, eo EmitOptions, part Part, extra string) (string, bool) {
 	if ro.NoCache {
 		return "", false
 	}
@@ -57,7 +58,7 @@ func (p *Pipeline) OutputKey(pl *Plan, ro RenderOptions, eo EmitOptions, extra s
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "wookie output 1\n%s\n", p.cfg.CacheVersion)
-	for _, v := range []any{pl, ro, eo, extra} {
+	for _, v := range []any{pl, ro, eo, part, extra} {
 		if err := json.NewEncoder(h).Encode(v); err != nil {
 			return "", false
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"wookie.dev/wookie/internal/cert"
@@ -204,6 +205,10 @@ func ExpiryWarning(i cert.Info, now time.Time) string {
 type CheckOptions struct {
 	// NoCache judges every CRD anew instead of using the check cache.
 	NoCache bool
+	// Part limits the report to the findings about the objects of a part
+	// of the Plan; every object is checked still (what the part refers to
+	// is elsewhere).
+	Part Part
 }
 
 // Check runs wookie's checks on a rendered Plan.
@@ -212,11 +217,65 @@ func (p *Pipeline) Check(pl *Plan, res *Result, o CheckOptions) (*Report, error)
 	if !o.NoCache {
 		opts = check.Options{CacheDir: p.CacheDir(), Version: p.cfg.CacheVersion}
 	}
-	return check.Run(pl, res, opts)
+	r, err := check.Run(pl, res, opts)
+	if err != nil || o.Part.IsZero() {
+		return r, err
+	}
+	return partReport(r, SelectPart(res, o.Part)), nil
+}
+
+// partReport is r with only the findings about the bundles of part, and
+// counts to match; the unused skips of other bundles are left out.
+func partReport(r *Report, part *Result) *Report {
+	in := map[string]bool{}
+	out := *r
+	out.Objects, out.Errors, out.Warnings, out.Skipped = 0, 0, 0, 0
+	out.Findings, out.UnusedSkips = nil, nil
+	for _, c := range part.Clusters {
+		for _, b := range c.Batches {
+			for _, u := range b.Bundles {
+				in[c.Name+"/"+u.Name] = true
+				out.Objects += len(u.Objects)
+			}
+		}
+	}
+	for _, f := range r.Findings {
+		if !in[f.Cluster+"/"+f.Bundle] {
+			continue
+		}
+		out.Findings = append(out.Findings, f)
+		switch {
+		case f.Skipped != "":
+			out.Skipped++
+		case f.Severity == check.Error:
+			out.Errors++
+		default:
+			out.Warnings++
+		}
+	}
+	for _, s := range r.UnusedSkips {
+		for k := range in {
+			cluster, bundle, _ := strings.Cut(k, "/")
+			if strings.HasPrefix(s, "cluster "+cluster+": bundle "+bundle+": ") {
+				out.UnusedSkips = append(out.UnusedSkips, s)
+				break
+			}
+		}
+	}
+	return &out
 }
 
 // Write writes res, rendered from pl, to dir in the format o chooses,
 // replacing dir whole and atomically, and returns the warnings.
 func (p *Pipeline) Write(dir string, pl *Plan, res *Result, o EmitOptions) ([]string, error) {
 	return emit.Write(dir, pl, res, o)
+}
+
+// WritePart writes the manifests of part, a part of a rendering
+// (SelectPart), into dir, one file per bundle as Write's manifests format
+// names it, and leaves every other file of dir as it was; dir is replaced
+// atomically, with those files copied. Only the manifests format writes a
+// part: the GitOps formats are read whole by their engines.
+func (p *Pipeline) WritePart(dir string, part *Result) error {
+	return emit.WriteBundles(dir, part)
 }

@@ -4,7 +4,61 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"wookie.dev/wookie/internal/deploy"
+	"wookie.dev/wookie/internal/plan"
 )
+
+// Selection picks batches (by name or priority) and bundles of the
+// selected clusters, for Deploy, Diff, Status and the output of a render:
+// a bundle is picked when its batch is or it is named (with the CRD
+// bundle rendering makes of its chart); Until picks a batch and every
+// batch before it. The dependencies of what is picked are every bundle
+// of the batches before a picked bundle's batch and the bundles of its
+// own batch it depends on; WithDeps picks them too, and without it Deploy
+// and Diff fail up front, with a *DependencyError, when one is not ready
+// in the cluster.
+type Selection = plan.Selection
+
+// SelectionError says that a batch or bundle named for selection is in
+// none of the selected clusters: a mistake in how wookie was called (the
+// command exits 2).
+type SelectionError = plan.SelectionError
+
+// DependencyError says that bundles the selected ones depend on are not
+// ready in the cluster.
+type DependencyError = deploy.DependencyError
+
+// Part is the part of a Plan a command works on: the clusters named (all
+// when none) and, in them, what Select picks. The zero Part is all of it.
+type Part struct {
+	Clusters []string  `json:"clusters,omitempty"`
+	Select   Selection `json:"select,omitempty"`
+}
+
+// IsZero reports whether p is all of the Plan.
+func (p Part) IsZero() bool { return len(p.Clusters) == 0 && p.Select.IsZero() }
+
+// CheckPart checks that pl has what p names: a *ClusterError for a
+// cluster it lacks, a *SelectionError for a batch or bundle that none of
+// the selected clusters has.
+func CheckPart(pl *Plan, p Part) error {
+	sel, err := SelectClusters(pl, p.Clusters)
+	if err != nil {
+		return err
+	}
+	return p.Select.Check(sel)
+}
+
+// SelectPart returns the part p of res, a rendering of every cluster: its
+// clusters and, in them, the bundles p picks, with the omitted bundles
+// and objects that belong to them.
+func SelectPart(res *Result, p Part) *Result {
+	if p.IsZero() {
+		return res
+	}
+	return res.Part(p.Clusters, p.Select)
+}
 
 // ClusterError says that a cluster named for selection is not in the
 // Plan: a mistake in how wookie was called (the command exits 2).
