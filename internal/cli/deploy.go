@@ -131,10 +131,24 @@ Bundles that carry secrets, which wookie render leaves out, are applied like
 any other: sensitive ones, and generated ones such as Istio's cacerts Secret,
 made from the intermediate CA that wookie certs keeps for the cluster. deploy
 makes no certificates: when the certificate store lacks one, it fails before
-anything is applied (wookie certs init, or wookie up, makes them).`,
+anything is applied (wookie certs init, or wookie up, makes them).
+
+--batch (by name or priority) and --bundle deploy part of each cluster: a
+bundle is deployed when its batch is picked or it is named (a named chart
+bundle brings its <bundle>-crds bundle); --until BATCH picks that batch and
+every batch before it. A later batch is never applied. What the picked
+bundles depend on (every bundle of the batches before theirs, and the
+bundles of their own batch they depend on through dependsOn) must be ready
+in the cluster: else deploy fails before applying anything, naming each one
+that is not, unless --with-deps deploys them too. --prune with a selection
+deletes only what left the bundles picked or the batches picked whole;
+the inventory keeps every other entry.`,
 		Example: `  wookie deploy
   wookie deploy --cluster wookie-local --timeout 10m --prune
   wookie deploy --dry-run=server
+  wookie deploy --batch crds && wookie status --batch crds
+  wookie deploy --until operators
+  wookie deploy --bundle istiod --with-deps
   wookie deploy -o json | jq .`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"wookie.dev/wookie/internal/render"
@@ -14,7 +15,8 @@ import (
 // the batch. Before anything is applied, the dependencies of what it
 // picks (see plan.Selection) are read from the cluster: one that is not
 // ready (or, for a bundle that is not waited for, does not exist) fails
-// the deploy with a *DependencyError. Prune deletes only what left the
+// the deploy with a *DependencyError; Helm hooks deleted once they
+// succeed are not looked for. Prune deletes only what left the
 // part picked: the entries of the inventory of a picked bundle, or of a
 // batch picked as a whole; every other entry stays as it was.
 
@@ -63,6 +65,9 @@ func (d *clusterDeploy) checkDeps(ctx context.Context) error {
 			return err
 		}
 		for _, o := range u.Objects {
+			if o.Hook != "" && slices.Contains(hookPolicies(o.Unstructured), hookSucceeded) {
+				continue // deleted once it succeeded
+			}
 			st, ready := liveState(ctx, d.conn.client, o.Unstructured, withJobRule(m.readiness))
 			if ready || !m.wait && st.Status != "Missing" && st.Status != "Unreadable" {
 				continue
