@@ -3,18 +3,23 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/planview"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type planFlags struct {
 	config configFlags
 	lock   lockFlags
+	fetch  fetchFlags
 	output string
+	render bool
 }
 
 func newPlanCmd(s *streams) *cobra.Command {
@@ -27,23 +32,42 @@ func newPlanCmd(s *streams) *cobra.Command {
 are none) and prints the Plan: every cluster, its batches in deploy order and
 their bundles in dependency order, with each chart's version and digest
 pinned from wookie.lock. With --from it validates and prints a Plan
-written by another front end.`,
+written by another front end.
+
+-o dot and -o mermaid draw the Plan as a graph: clusters as groups holding
+their batches in deploy order, bundles as nodes (sensitive and generated
+ones marked), dependsOn and cross-cluster inputs as edges. -o html writes
+one self-contained, searchable page with the graph and, per bundle, its
+chart, version, digest, namespace, values and objects; --render renders the
+Plan first so that the objects of chart bundles are listed too.`,
 		Example: `  wookie plan
   wookie plan -f wookie.cue -o json
+  wookie plan -o dot | dot -Tsvg > plan.svg
+  wookie plan -o html --render > plan.html
   nix eval --json .#wookiePlan > plan.json && wookie plan --from plan.json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(f.output, "table", "json", "yaml"); err != nil {
+			if err := checkOutput(f.output, "table", "json", "yaml", "dot", "mermaid", "html"); err != nil {
 				return err
 			}
-			p, pl, err := load(s, &f.config, &f.lock, nil)
+			if f.render && !slices.Contains([]string{"dot", "mermaid", "html"}, f.output) {
+				return usagef("--render goes with -o dot, mermaid or html")
+			}
+			p, pl, err := load(s, &f.config, &f.lock, &f.fetch)
 			if err != nil {
 				return err
 			}
 			if err := p.Pin(pl); err != nil {
 				return err
 			}
-			out, err := formatPlan(pl, f.output)
+			var res *pipeline.Result
+			if f.render {
+				if res, err = p.Render(cmd.Context(), pl, pipeline.RenderOptions{}); err != nil {
+					return renderHints(err)
+				}
+				warn(s, &f.config, res.Warnings)
+			}
+			out, err := formatPlan(pl, res, f.output)
 			if err != nil {
 				return err
 			}
@@ -53,17 +77,32 @@ written by another front end.`,
 	}
 	addConfigFlags(cmd, &f.config, true)
 	addLockFlags(cmd, &f.lock)
-	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table, json or yaml")
+	addFetchFlags(cmd, &f.fetch)
+	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table, json, yaml, dot, mermaid or html")
+	cmd.Flags().BoolVar(&f.render, "render", false, "with -o dot, mermaid or html: render the Plan first, to list every bundle's objects")
 	return cmd
 }
 
-// formatPlan renders p in the given output format.
-func formatPlan(p *plan.Plan, format string) ([]byte, error) {
+// formatPlan renders p in the given output format; res, when not nil, is
+// p rendered, for the graph formats.
+func formatPlan(p *plan.Plan, res *pipeline.Result, format string) ([]byte, error) {
 	switch format {
 	case "json":
 		return plan.EncodeJSON(p)
 	case "yaml":
 		return plan.EncodeYAML(p)
+	case "dot", "mermaid", "html":
+		g, err := planview.Build(p, res)
+		if err != nil {
+			return nil, err
+		}
+		switch format {
+		case "dot":
+			return planview.DOT(g), nil
+		case "mermaid":
+			return planview.Mermaid(g), nil
+		}
+		return planview.HTML(g, planview.Options{})
 	}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)

@@ -11,6 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/deploy"
+	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/internal/planview"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 type statusFlags struct {
@@ -39,10 +42,10 @@ inputs are read once from the live clusters they come from; an input without
 a value is a warning, and its ((input NAME)) reference stays in place.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(f.output, "table", "json"); err != nil {
+			if err := checkOutput(f.output, "table", "json", "html"); err != nil {
 				return err
 			}
-			sts, err := runStatus(cmd, s, f)
+			sts, pl, res, err := runStatus(cmd, s, f)
 			if err != nil {
 				return &codedError{code: 2, err: err}
 			}
@@ -51,7 +54,13 @@ a value is a warning, and its ((input NAME)) reference stays in place.`,
 			for _, st := range sts {
 				allReady = allReady && st.State == "Ready"
 			}
-			if f.output == "json" {
+			if f.output == "html" {
+				page, err := statusPage(pl, res, sts)
+				if err != nil {
+					return &codedError{code: 2, err: err}
+				}
+				buf.Write(page)
+			} else if f.output == "json" {
 				enc := json.NewEncoder(&buf)
 				enc.SetIndent("", "  ")
 				if sts == nil {
@@ -96,18 +105,40 @@ a value is a warning, and its ((input NAME)) reference stays in place.`,
 	}
 	addLiveFlags(cmd, &f.liveFlags)
 	addSelectFlags(cmd, &f.sel, false)
-	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table, json or html (the Plan's graph, its nodes coloured by state)")
 	return cmd
 }
 
 // runStatus renders the Plan as deploy does and reads the state of its
-// objects.
-func runStatus(cmd *cobra.Command, s *streams, f *statusFlags) ([]deploy.BundleStatus, error) {
+// objects; it returns the Plan and its render too.
+func runStatus(cmd *cobra.Command, s *streams, f *statusFlags) ([]deploy.BundleStatus, *plan.Plan, *pipeline.Result, error) {
 	p, pl, res, err := renderLive(cmd, s, &f.liveFlags)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sts, err := p.Status(cmd.Context(), pl, res, liveOptions(s, &f.liveFlags))
+	return sts, pl, res, err
+}
+
+// statusPage is the Plan's HTML page with its nodes coloured by sts.
+func statusPage(pl *plan.Plan, res *pipeline.Result, sts []deploy.BundleStatus) ([]byte, error) {
+	g, err := planview.Build(pl, res)
 	if err != nil {
 		return nil, err
 	}
-	return p.Status(cmd.Context(), pl, res, liveOptions(s, &f.liveFlags))
+	states := map[string]planview.State{}
+	for _, st := range sts {
+		ps := planview.State{State: st.State, Objects: st.Objects, Present: st.Present, Ready: st.Ready}
+		for _, o := range st.NotReady {
+			line := o.Object + ": " + o.Status
+			if o.Message != "" {
+				line += ": " + o.Message
+			}
+			ps.NotReady = append(ps.NotReady, line)
+		}
+		states[st.Cluster+"/"+st.Bundle] = ps
+	}
+	return planview.HTML(g, planview.Options{Title: "wookie status", Status: states})
 }
 
 // unreadable is an error with a line per object that could not be read,

@@ -101,9 +101,14 @@ func Build(p *plan.Plan, res *render.Result) (*Graph, error) {
 	g := &Graph{Rendered: res != nil}
 	rendered := renderedBundles(res)
 	omitted := map[string]string{}
+	leftOut := map[string][]string{} // node ID -> objects left out of it
 	if res != nil {
 		for _, o := range res.Omitted {
 			omitted[o.Cluster+"/"+o.Bundle] = o.Why
+		}
+		for _, o := range res.OmittedObjects {
+			id := o.Cluster + "/" + o.Bundle
+			leftOut[id] = append(leftOut[id], o.Object+" (left out: "+o.Why+")")
 		}
 	}
 	nodes := map[string]*Node{}
@@ -124,7 +129,7 @@ func Build(p *plan.Plan, res *render.Result) (*Graph, error) {
 				}
 				id := n.ID
 				if rb, ok := rendered[id]; ok {
-					n.Objects, n.ObjectsNote = renderedObjects(rb), ""
+					n.Objects, n.ObjectsNote = append(renderedObjects(rb), leftOut[id]...), ""
 					n.DependsOn = union(n.DependsOn, ids(c.Name, rb.DependsOn))
 				} else if why, ok := omitted[id]; ok {
 					n.ObjectsNote = "left out of the render (" + why + ")" + suffix(n.ObjectsNote)
@@ -331,7 +336,8 @@ func inputEdges(p *plan.Plan, nodes map[string]*Node) []Edge {
 			for ui := range c.Batches[bi].Bundles {
 				n := nodes[c.Name+"/"+c.Batches[bi].Bundles[ui].Name]
 				for _, o := range n.Objects {
-					key := c.Name + "\x00" + strings.TrimSuffix(strings.TrimSuffix(o, " (pre hook)"), " (post hook)")
+					id, _, _ := strings.Cut(o, " (") // without "(post hook)", "(left out: ...)"
+					key := c.Name + "\x00" + id
 					if _, ok := makers[key]; !ok {
 						makers[key] = n.ID
 					}

@@ -115,6 +115,9 @@ func fixture() (*plan.Plan, *render.Result) {
 				{Name: "web", Namespace: "app", DependsOn: []string{"web-crds"}, Objects: []*render.Object{obj("v1", "Service", "app", "web"), obj("apps/v1", "Deployment", "app", "web"), test}},
 			}},
 		}}},
+		OmittedObjects: []render.OmittedObject{
+			{Cluster: "east", Batch: "services", Bundle: "web", Object: "Secret app/web-key", Source: "web/templates/secret.yaml", Why: render.WhySecretData},
+		},
 		Omitted: []render.OmittedBundle{
 			{Cluster: "east", Batch: "namespaces", Bundle: "cacerts", Why: render.WhyGenerated},
 			{Cluster: "west", Batch: "services", Bundle: "remote", Why: render.WhySensitive},
@@ -239,7 +242,7 @@ func TestBuild(t *testing.T) {
 				{ID: "east/ns-app", Source: "1 manifest", Objects: []string{"Namespace app"}},
 				{ID: "east/cacerts", Source: "cacerts of east", Sensitive: true, Generated: true, Objects: []string{"Secret app/cacerts"}, Note: "left out of the render (generated); made from the certificate store at deploy time"},
 				{ID: "east/reader", Source: "2 manifests", Objects: []string{"Secret app/reader-token", "ClusterRole.rbac.authorization.k8s.io reader"}},
-				{ID: "east/web", Source: "web@1.2.3", Objects: []string{"Service app/web", "Deployment.apps app/web", "Pod app/web-test (post hook)"}},
+				{ID: "east/web", Source: "web@1.2.3", Objects: []string{"Service app/web", "Deployment.apps app/web", "Pod app/web-test (post hook)", "Secret app/web-key (left out: secret data)"}},
 				{ID: "west/remote", Source: "1 manifest", Sensitive: true, Objects: []string{"Secret app/remote"}, Note: "left out of the render (sensitive)"},
 			},
 			wantEdges: []planview.Edge{
