@@ -35,6 +35,14 @@ func TestExitCodes(t *testing.T) {
 		{"from and file", []string{"plan", "--from", "p.json", "-f", bad}, 2},
 		{"too many arguments", []string{"options", "a", "b"}, 2},
 	}
+	// An empty -o is a usage error for every command that has -o.
+	for _, cmd := range [][]string{{"plan"}, {"render"}, {"check"}, {"deploy"}, {"diff"}, {"status"}, {"up"}, {"version"}, {"options"}, {"charts", "list"}, {"certs", "show"}, {"cluster", "list"}} {
+		tests = append(tests, struct {
+			name string
+			args []string
+			want int
+		}{"empty -o of " + cmd[len(cmd)-1], append(cmd, "-o", ""), 2})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

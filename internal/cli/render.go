@@ -245,6 +245,9 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 
 // checkEmitFlags checks the output flags before anything is rendered.
 func checkEmitFlags(o *emit.Options, output string) error {
+	if output == "" {
+		return usagef("-o \"\": give an output directory, or - for one YAML stream on stdout")
+	}
 	if !slices.Contains(emit.Formats, o.Format) {
 		return usagef("--format %q: want one of %s", o.Format, strings.Join(emit.Formats, ", "))
 	}
