@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"wookie.dev/wookie/internal/peertest"
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
 	"wookie.dev/wookie/internal/testenv"
@@ -559,7 +560,7 @@ func hfHelm(t *testing.T) string {
 		}
 	}
 	msg := "helmfile runs helm even to build a state: no helm on PATH nor in the peer tools' cache (.ci/run builds it)"
-	if os.Getenv("WOOKIE_PEERS_REQUIRED") != "" {
+	if peertest.Required() {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)

@@ -60,11 +60,18 @@ func find(at func(bin string) string) string {
 }
 
 // missing skips the test with msg, or fails it under
-// WOOKIE_PEERS_REQUIRED.
+// WOOKIE_PEERS_REQUIRED or CI=true.
 func missing(t testing.TB, msg string) {
 	t.Helper()
-	if os.Getenv("WOOKIE_PEERS_REQUIRED") != "" {
+	if Required() {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// Required reports whether the peer tools must be there: under
+// WOOKIE_PEERS_REQUIRED or CI=true a check that needs one fails instead of
+// skipping.
+func Required() bool {
+	return os.Getenv("WOOKIE_PEERS_REQUIRED") != "" || os.Getenv("CI") == "true"
 }
