@@ -114,3 +114,22 @@ func TestCertsCommands(t *testing.T) {
 		t.Errorf("rotate --cluster west: %d %s", code, stderr)
 	}
 }
+
+// certs show on a damaged store fails, naming the file, and prints no
+// table.
+func TestCertsShowCorruptStore(t *testing.T) {
+	dir := t.TempDir()
+	workIn(t, dir, "targets: kubeconfig: {enable: true, clusterName: \"east\", context: \"east\", kubeVersion: \"1.31.4\"}\n")
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	if code, _, stderr := run(t, "certs", "init", "--key-algorithm", "ecdsa"); code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	root := filepath.Join(dir, "state", "wookie", configNameOf(""), "certs", "root-cert.pem")
+	if err := os.WriteFile(root, []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "certs", "show")
+	if code != 1 || out != "" || !strings.Contains(stderr, "root-cert.pem") {
+		t.Errorf("show of a damaged store: exit %d, stdout %q, stderr %q; want exit 1 naming root-cert.pem, no stdout", code, out, stderr)
+	}
+}
