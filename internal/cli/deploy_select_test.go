@@ -16,21 +16,7 @@ import (
 // and a pruning deploy of one batch that leaves the others alone.
 func TestDeployBatchByBatch(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{Kwok: true, Name: "cli-batches"})
-	renderSetup(t, "./charts", "")
-	cfg := fmt.Sprintf(`targets: kubeconfig: {enable: true, clusterName: "test", context: %q, path: %q, kubeVersion: "1.37.2"}
-projects: wookie: enable: true
-charts: istio: {
-	base: repo:    "./charts"
-	istiod: repo:  "./charts"
-	gateway: repo: "./charts"
-}
-`, env.Context, env.Kubeconfig)
-	write := func(extra string) {
-		t.Helper()
-		if err := os.WriteFile("wookie.cue", []byte(cfg+extra), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := testenvConfig(t, env)
 	write("")
 
 	code, _, stderr := run(t, "deploy", "--batch", "services")
@@ -93,5 +79,28 @@ charts: istio: {
 	}
 	if code, _, stderr := run(t, "deploy", "--batch", "services", "--prune"); code != 0 || !strings.Contains(stderr, "ConfigMap/wookie/extra  deleted") {
 		t.Errorf("deploy --batch services --prune: exit %d\n%s", code, stderr)
+	}
+}
+
+// testenvConfig sets up renderSetup's directory for the test control
+// plane env: the embedded wookie project on a kubeconfig target, cluster
+// test, with the Istio-shaped test charts. It returns the function that
+// writes wookie.cue with extra configuration.
+func testenvConfig(t *testing.T, env *testenv.Env) func(extra string) {
+	t.Helper()
+	renderSetup(t, "./charts", "")
+	cfg := fmt.Sprintf(`targets: kubeconfig: {enable: true, clusterName: "test", context: %q, path: %q, kubeVersion: "1.37.2"}
+projects: wookie: enable: true
+charts: istio: {
+	base: repo:    "./charts"
+	istiod: repo:  "./charts"
+	gateway: repo: "./charts"
+}
+`, env.Context, env.Kubeconfig)
+	return func(extra string) {
+		t.Helper()
+		if err := os.WriteFile("wookie.cue", []byte(cfg+extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,21 +14,7 @@ import (
 // server rejects, and prune.
 func TestDeployCommands(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{Kwok: true, Name: "cli"})
-	renderSetup(t, "./charts", "")
-	cfg := fmt.Sprintf(`targets: kubeconfig: {enable: true, clusterName: "test", context: %q, path: %q, kubeVersion: "1.37.2"}
-projects: wookie: enable: true
-charts: istio: {
-	base: repo:    "./charts"
-	istiod: repo:  "./charts"
-	gateway: repo: "./charts"
-}
-`, env.Context, env.Kubeconfig)
-	write := func(extra string) {
-		t.Helper()
-		if err := os.WriteFile("wookie.cue", []byte(cfg+extra), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := testenvConfig(t, env)
 	write("")
 
 	code, out, stderr := run(t, "deploy", "-o", "json", "--timeout", "60s")

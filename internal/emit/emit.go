@@ -113,17 +113,23 @@ func writeTree(dir string, t Tree, private bool) error {
 		perm = 0o700
 	}
 	return atomicfile.ReplaceDir(dir, perm, func(tmp string) error {
-		for _, name := range slices.Sorted(maps.Keys(t)) {
-			file := filepath.Join(tmp, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(file), perm); err != nil {
-				return err
-			}
-			if err := os.WriteFile(file, t[name], atomicfile.FileMode(perm)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putFiles(tmp, t, perm)
 	})
+}
+
+// putFiles writes the files of t under dir, making their directories
+// with perm and the files with the matching mode.
+func putFiles(dir string, t Tree, perm fs.FileMode) error {
+	for _, name := range slices.Sorted(maps.Keys(t)) {
+		file := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(file), perm); err != nil {
+			return err
+		}
+		if err := os.WriteFile(file, t[name], atomicfile.FileMode(perm)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // holdsSecrets reports whether r holds a sensitive bundle or a Secret with
@@ -319,16 +325,7 @@ func WriteBundles(dir string, part *render.Result) error {
 		if err := copyTree(dir, tmp, t); err != nil {
 			return err
 		}
-		for _, name := range slices.Sorted(maps.Keys(t)) {
-			file := filepath.Join(tmp, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(file), perm); err != nil {
-				return err
-			}
-			if err := os.WriteFile(file, t[name], atomicfile.FileMode(perm)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putFiles(tmp, t, perm)
 	})
 }
 
