@@ -144,9 +144,10 @@ func (d *clusterDeploy) applySteps(ctx context.Context, rm *ssa.ResourceManager,
 			return all, nil, fmt.Errorf("%s%w", where, applyError(err))
 		}
 		if st.wait {
-			wctx, cancel := context.WithTimeout(ctx, meta.timeout)
-			err := rm.WaitForSetWithContext(wctx, cs.ToObjMetadataSet(), ssa.WaitOptions{Interval: d.interval(), Timeout: meta.timeout, FailFast: true})
-			cancel()
+			err := d.waitReady(ctx, st.objs, withJobRule(meta.readiness), meta.timeout)
+			if ctx.Err() != nil {
+				return all, nil, ctx.Err()
+			}
 			if err != nil {
 				notReady := d.notReady(ctx, st.objs, withJobRule(meta.readiness))
 				err = fmt.Errorf("%snot ready after %s: %s", where, time.Since(start).Round(100*time.Millisecond), describe(notReady, err))

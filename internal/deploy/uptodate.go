@@ -509,9 +509,10 @@ func (d *clusterDeploy) applyFresh(ctx context.Context, rm *ssa.ResourceManager,
 	if !meta.wait || readyFromList(ctx, live, rules) {
 		return all, nil, nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, meta.timeout)
-	err := rm.WaitForSetWithContext(wctx, unchanged.ToObjMetadataSet(), ssa.WaitOptions{Interval: d.interval(), Timeout: meta.timeout, FailFast: true})
-	cancel()
+	err := d.waitReady(ctx, desired, rules, meta.timeout)
+	if ctx.Err() != nil {
+		return all, nil, ctx.Err()
+	}
 	if err != nil {
 		notReady := d.notReady(ctx, desired, rules)
 		return all, notReady, fmt.Errorf("not ready after %s: %s", time.Since(start).Round(100*time.Millisecond), describe(notReady, err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/pkg/apis/kustomize"
@@ -143,4 +144,55 @@ func (s ObjectState) Describe() []string {
 		out = append(out, s.Object+": "+c)
 	}
 	return out
+}
+
+// waitReady waits, for at most timeout, until every object of objs is
+// ready, judged as liveState judges it (the bundle's rules, else
+// kstatus). Each round reads the objects with one list per kind and
+// namespace (listLive), and one by one only those the lists do not hold;
+// an object judged Failed ends the wait at once. The error names the
+// objects not ready.
+func (d *clusterDeploy) waitReady(ctx context.Context, objs []*unstructured.Unstructured, rules []plan.Readiness, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		live, _, err := d.listLive(ctx, objs)
+		if err != nil {
+			return err
+		}
+		var pending []string
+		for _, o := range objs {
+			u := live[keyOf(o)]
+			if u == nil {
+				u = &unstructured.Unstructured{}
+				u.SetGroupVersionKind(o.GroupVersionKind())
+				if err := d.conn.client.Get(ctx, client.ObjectKeyFromObject(o), u); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					pending = append(pending, subject(o)+" "+strings.Join(strings.Fields(err.Error()), " "))
+					continue
+				}
+			}
+			res, _, err := evaluate(ctx, u, rules)
+			switch {
+			case err != nil:
+				pending = append(pending, subject(o)+" Unknown: "+err.Error())
+			case res.Status == status.FailedStatus:
+				return fmt.Errorf("%s Failed: %s", subject(o), res.Message)
+			case res.Status != status.CurrentStatus:
+				pending = append(pending, subject(o)+" "+res.Status.String())
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("timeout waiting for %s", strings.Join(pending, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(d.interval(), time.Until(deadline))):
+		}
+	}
 }
