@@ -44,6 +44,16 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 			d.done(bi)
 		}
 	}
+	// What the picked bundles depend on is read first, before waiting for
+	// other clusters or inputs.
+	if d.picked != nil {
+		if err := d.connect(t); err != nil {
+			return err
+		}
+		if err := d.checkDeps(ctx); err != nil {
+			return err
+		}
+	}
 	var first *render.Batch
 	if firstAt >= 0 {
 		b, err := d.batch(ctx, firstAt)
@@ -52,14 +62,10 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		}
 		first = b
 	}
-	c, err := connect(t)
-	if err != nil {
+	if err := d.connect(t); err != nil {
 		return err
 	}
-	d.conn = c
-	if err := d.checkDeps(ctx); err != nil {
-		return err
-	}
+	c := d.conn
 	if d.opts.DryRun {
 		return d.runDry(ctx, firstAt, first)
 	}
@@ -157,6 +163,19 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		d.emit(Event{Type: "cluster", Cluster: d.plan.Name, Seconds: time.Since(start).Seconds()})
 	}
 	return failed
+}
+
+// connect connects to the cluster at t, once.
+func (d *clusterDeploy) connect(t Target) error {
+	if d.conn != nil {
+		return nil
+	}
+	c, err := connect(t)
+	if err != nil {
+		return err
+	}
+	d.conn = c
+	return nil
 }
 
 // dropUnapplied removes from inv the entries still pending after a run

@@ -150,3 +150,46 @@ func TestDeploySelection(t *testing.T) {
 		t.Error("a pruning deploy of operators deleted svc2 of services")
 	}
 }
+
+// Selection and inputs: the multi-primary mesh deployed batch by batch.
+// Each cluster's batch services reads the token the other makes in its
+// batch namespaces; a deploy of services alone is refused until
+// namespaces is deployed, and then reads the tokens from the live
+// clusters, the batches it skips neither waited for nor applied.
+func TestDeploySelectionWithInputs(t *testing.T) {
+	t.Parallel()
+	east, west := startBare(t, "sel-east"), startBare(t, "sel-west")
+	ctx := testContext(t)
+	p := multiPlan(t, meshCluster(t, east, "east", "west", "namespaces"), meshCluster(t, west, "west", "east", "namespaces"))
+	services := Options{Select: plan.Selection{Batches: []string{"services"}}}
+
+	_, events, err := deployPlan(ctx, t, p, services)
+	var de *DependencyError
+	if !errors.As(err, &de) {
+		t.Fatalf("deploy --batch services first: %v, want a *DependencyError\n%s", err, eventLines(events))
+	}
+	if east.get(ctx, t, "v1", "ConfigMap", "istio-system", "remote") != nil {
+		t.Error("the refused deploy applied east's batch services")
+	}
+
+	_, events = mustDeploy(ctx, t, p, Options{Select: plan.Selection{Batches: []string{"namespaces"}}})
+	if i := eventOf(events, "east", "start", "remote-secrets"); i >= 0 {
+		t.Errorf("--batch namespaces started batch services: %v", clusterEvents(events))
+	}
+	if east.get(ctx, t, "v1", "ConfigMap", "istio-system", "remote") != nil {
+		t.Error("--batch namespaces applied east's batch services")
+	}
+
+	_, events = mustDeploy(ctx, t, p, services)
+	if i := eventOf(events, "east", "start", "token"); i >= 0 {
+		t.Errorf("--batch services applied batch namespaces again: %v", clusterEvents(events))
+	}
+	for _, c := range []struct {
+		k           *testCluster
+		name, token string
+	}{{east, "east", "west-secret"}, {west, "west", "east-secret"}} {
+		if diff := cmp.Diff(map[string]string{"token": c.token}, c.k.dataOf(ctx, t, "istio-system", "remote")); diff != "" {
+			t.Errorf("%s's ConfigMap remote (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
