@@ -18,4 +18,5 @@ package deploy
 // apply), hooks.go (Helm hooks in order), conflicts.go (the field-conflict
 // probe), wait.go and readiness.go (readiness and its causes), inventory.go
 // (what was applied), lock.go (one deploy per cluster at a time), prune.go,
-// diff.go, status.go, lookup.go (Helm lookup answered live).
+// diff.go, status.go, lookup.go (Helm lookup answered live), select.go
+// (a selection of batches and bundles: its dependencies, what it prunes).

@@ -9,6 +9,12 @@
 //	res, err := p.RenderLive(ctx, pl, nil)
 //	sum, err := p.Deploy(ctx, pl, res, pipeline.DeployOptions{Prune: true})
 //
+// Part of it, one batch after another:
+//
+//	sel := pipeline.Selection{Batches: []string{"crds"}}
+//	sum, err = p.Deploy(ctx, pl, res, pipeline.DeployOptions{Select: sel})
+//	sts, err := p.Status(ctx, pl, res, pipeline.DeployOptions{Select: sel})
+//
 // The stages hand each other data: a Plan, a rendered Result, a Summary,
 // Changes, BundleStatuses. The types are aliases of wookie's own, so their
 // fields and methods are those the command works with. Warnings go to
@@ -18,11 +24,11 @@
 //
 //	pipeline.go  Config, New, Load (evaluate or read a Plan), the types
 //	lock.go      Pin, Lock, pinned entries, the chart client
-//	render.go    Render, RenderLive, Check, Write
+//	render.go    Render, RenderLive, Check, Write, WritePart
 //	live.go      Deploy, Diff, Status
 //	state.go     the state directory: configuration name, certificate store, k3d manager
 //	certs.go     InitCerts
 //	up.go        Up: certificates, rendering, k3d clusters, deploy
-//	select.go    cluster selection
+//	select.go    the part of a Plan to work on: clusters, batches, bundles
 //	version.go   wookie's version
 package pipeline
