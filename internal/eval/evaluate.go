@@ -194,6 +194,7 @@ type cueBundle struct {
 	Checks            struct {
 		Skip listOf[plan.CheckSkip] `json:"skip"`
 	} `json:"checks"`
+	Tests listOf[plan.Test] `json:"tests"`
 }
 
 // waitOf is the Plan's form of a bundle's wait: nil for the default, true.
@@ -357,6 +358,7 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]bundleSource, erro
 					{"ignoreDifferences", bb.IgnoreDifferences.badDefinitionNames(bundlePath("ignoreDifferences"))},
 					{"manifests", bb.Manifests.badDefinitionNames(bundlePath("manifests"))},
 					{"readiness", bb.Readiness.badDefinitionNames(bundlePath("readiness"))},
+					{"tests", bb.Tests.badDefinitionNames(bundlePath("tests"))},
 				} {
 					names(func() cue.Value { return src.value.LookupPath(cue.ParsePath(o.opt)) }, o.bad)
 				}
@@ -380,6 +382,8 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]bundleSource, erro
 				src.lists["ignoreDifferences"] = from
 				skip, from := bb.Checks.Skip.merge()
 				src.lists["checks.skip"] = from
+				tests, from := bb.Tests.merge()
+				src.lists["tests"] = from
 				batch.Bundles = append(batch.Bundles, plan.Bundle{
 					Name:              bn,
 					Namespace:         bb.Namespace,
@@ -397,6 +401,7 @@ func toPlan(v cue.Value) (*plan.Plan, []string, map[bundleKey]bundleSource, erro
 					Prune:             bb.Prune,
 					IgnoreDifferences: ignore,
 					Checks:            checksOf(skip),
+					Tests:             nilIfEmpty(tests),
 				})
 			}
 			c.Batches = append(c.Batches, batch)

@@ -88,6 +88,9 @@ func canonicalize(p *Plan) {
 				if len(u.Readiness) == 0 {
 					u.Readiness = nil
 				}
+				if len(u.Tests) == 0 {
+					u.Tests = nil
+				}
 				if len(u.ResourceScopes) == 0 {
 					u.ResourceScopes = nil
 				}

@@ -270,6 +270,9 @@ type Bundle struct {
 	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
 	// Checks configures `wookie check` for the bundle's objects.
 	Checks *Checks `json:"checks,omitempty"`
+	// Tests are what `wookie test` checks of the deployed bundle, besides
+	// its chart's Helm test hooks.
+	Tests []Test `json:"tests,omitempty"`
 }
 
 // IsSensitive reports whether b's objects carry secrets: b is marked
@@ -359,6 +362,61 @@ type Readiness struct {
 	Failed string `json:"failed,omitempty"`
 	// InProgress, when true, means not ready yet whatever Current says.
 	InProgress string `json:"inProgress,omitempty"`
+}
+
+// Test is one check `wookie test` makes of a deployed bundle; exactly one
+// of CEL, HTTP and Injection is set.
+type Test struct {
+	// Name identifies the test in its bundle (a DNS-1123 label).
+	Name string `json:"name"`
+	// CEL checks one live object with a CEL expression.
+	CEL *CELTest `json:"cel,omitempty"`
+	// HTTP requests a URL from inside the cluster, from a Job.
+	HTTP *HTTPTest `json:"http,omitempty"`
+	// Injection checks that a mutating webhook adds a container to Pods
+	// created in a namespace with given labels.
+	Injection *InjectionTest `json:"injection,omitempty"`
+}
+
+// CELTest is a CEL expression over one live object: its fields at the top
+// level, as in readiness rules (status.pxc.ready == status.pxc.size).
+type CELTest struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	// Namespace is the object's namespace; empty means the bundle's (and
+	// is ignored for cluster-scoped kinds).
+	Namespace string `json:"namespace,omitempty"`
+	// Expr is true when the object passes; a field it reads that is not
+	// set fails the test, naming the field.
+	Expr string `json:"expr"`
+}
+
+// HTTPTest is an HTTP GET from inside the cluster: a Job in the bundle's
+// namespace runs curl against URL and succeeds when the response has the
+// expected status.
+type HTTPTest struct {
+	// URL is the http:// or https:// URL, usually a Service's cluster DNS
+	// name (http://web.shop.svc:8080/healthz).
+	URL string `json:"url"`
+	// Status is the expected HTTP status; 0 means 200.
+	Status int `json:"status,omitempty"`
+	// Image is the image the Job runs, which has sh and curl; empty means
+	// DefaultProbeImage.
+	Image string `json:"image,omitempty"`
+}
+
+// DefaultProbeImage is the image of HTTP tests that name none.
+const DefaultProbeImage = "docker.io/curlimages/curl:8.11.1"
+
+// InjectionTest creates a namespace with Labels, sends a Pod to it as a
+// server-side dry run, and passes when the admitted Pod has Container (a
+// sidecar an admission webhook injected); the namespace is deleted after.
+type InjectionTest struct {
+	// Labels are the test namespace's labels (istio-injection: enabled).
+	Labels map[string]string `json:"labels"`
+	// Container is the name of the injected container (istio-proxy).
+	Container string `json:"container"`
 }
 
 // The values of Bundle.CRDs.

@@ -221,6 +221,9 @@ func (v *validator) bundle(at Error, u *Bundle) {
 			with(field, "current is required: a CEL expression that is true when the object is ready")
 		}
 	}
+	for _, e := range testProblems(u.Tests) {
+		with(e.field, e.msg)
+	}
 	switch u.CRDs {
 	case "", CRDsSeparate, CRDsInline, CRDsSkip:
 	default:

@@ -87,7 +87,9 @@ type cachedField struct {
 }
 
 type cachedOutput struct {
-	Objects      []cachedObject `json:"objects"`
+	Objects []cachedObject `json:"objects"`
+	// Tests are chartOutput.Tests, without their YAML.
+	Tests        []cachedObject `json:"tests,omitempty"`
 	HooksApplied int            `json:"hooksApplied"`
 	HooksDropped int            `json:"hooksDropped"`
 	// Lookups are chartOutput.Lookups: a render that called lookup.
@@ -148,6 +150,9 @@ func (c *Cache) get(key entryName) (*chartOutput, bool) {
 	if len(blobs) != 0 {
 		return nil, false
 	}
+	for _, o := range co.Tests {
+		out.Tests = append(out.Tests, &Object{Unstructured: &unstructured.Unstructured{Object: o.Object}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight})
+	}
 	return out, true
 }
 
@@ -172,6 +177,9 @@ func (c *Cache) put(key entryName, co *chartOutput) {
 			}
 		}
 		cached.Objects = append(cached.Objects, e)
+	}
+	for _, o := range co.Tests {
+		cached.Tests = append(cached.Tests, cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object})
 	}
 	js, err := json.Marshal(cached)
 	if err != nil {

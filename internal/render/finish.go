@@ -82,6 +82,22 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 				seen[id] = origin{bundle: u.Name, hook: o.Hook != "" && (!dup || prev.hook)}
 			}
 			sortObjects(u.Objects)
+			for _, o := range u.Tests {
+				namespaced, err := scopeOf(o, api, crdScopes, pc, declared)
+				if err != nil {
+					namespaced = o.GetNamespace() != "" || o.GetKind() == "Pod"
+				}
+				if namespaced && o.GetNamespace() == "" {
+					o.SetNamespace(u.Namespace)
+				}
+				labels := o.GetLabels()
+				if labels == nil {
+					labels = map[string]string{}
+				}
+				labels[LabelCluster] = out.Name
+				labels[LabelBundle] = u.Name
+				o.SetLabels(labels)
+			}
 		}
 	}
 	return nil

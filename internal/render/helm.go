@@ -25,12 +25,20 @@ const (
 	hookPost = "post"
 )
 
+// HookTest is the Hook of the objects of a chart's test hooks, which
+// Bundle.Tests holds: never applied by deploy nor written by render, only
+// run by wookie test.
+const HookTest = "test"
+
 // chartOutput is what rendering one chart gives: its objects (hooks
 // included, marked) and how many hooks were dropped.
 type chartOutput struct {
 	Objects      []*Object `json:"objects"`
 	HooksApplied int       `json:"hooksApplied"`
 	HooksDropped int       `json:"hooksDropped"`
+	// Tests are the objects of the chart's test hooks, which only
+	// wookie test applies.
+	Tests []*Object `json:"tests,omitempty"`
 	// Lookups name the templates that called lookup (lookupTemplates);
 	// empty when none did.
 	Lookups []string `json:"lookups,omitempty"`
@@ -95,6 +103,16 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 	}
 	for _, h := range hooks {
 		phase := hookPhase(h.Events)
+		if phase == "" && slices.Contains(h.Events, release.HookTest) {
+			objs, err := decodeDocs(h.Path, h.Manifest)
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range objs {
+				out.Tests = append(out.Tests, &Object{Unstructured: u, Source: h.Path, Hook: HookTest, HookWeight: h.Weight})
+			}
+			continue
+		}
 		if phase == "" {
 			out.HooksDropped++
 			continue
@@ -113,7 +131,8 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 
 // hookPhase maps a hook's events to when wookie applies it: before the
 // bundle's objects (pre-install, pre-upgrade), after them (post-install,
-// post-upgrade), or not at all (test, delete and rollback hooks).
+// post-upgrade), or not at all (test, delete and rollback hooks; test
+// hooks are kept apart, for wookie test).
 func hookPhase(events []release.HookEvent) string {
 	if slices.Contains(events, release.HookPreInstall) || slices.Contains(events, release.HookPreUpgrade) {
 		return hookPre

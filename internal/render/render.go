@@ -109,6 +109,10 @@ type Bundle struct {
 	// no template names the call); empty when none did.
 	Lookups []string
 	Objects []*Object
+	// Tests are the objects of the chart's Helm test hooks (helm.sh/hook:
+	// test), Hook HookTest, in the chart's hook order: wookie test applies
+	// them; deploy, diff, status and every output leave them out.
+	Tests []*Object
 }
 
 // Render renders every bundle of p. Charts come from opts.Charts; p must be
@@ -477,12 +481,13 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 		}
 	}
 	w.out.Objects = append(w.out.Objects, co.Objects...)
+	w.out.Tests = append(w.out.Tests, co.Tests...)
 	w.out.Lookups = slices.Clone(co.Lookups)
 	if len(w.crds) > 0 { // crds: inline
 		w.out.Objects = append(w.out.Objects, w.crds...)
 	}
-	if co.HooksApplied > 0 || co.HooksDropped > 0 {
-		w.warnings = append(w.warnings, fmt.Sprintf("bundle %s: chart %s has Helm hooks: %d kept, which wookie deploy runs as Helm does (pre-install/pre-upgrade before the bundle's objects, post-install/post-upgrade after, by weight) and rendered output lists as ordinary objects; %d test, delete or rollback hooks dropped", u.Name, u.Chart.Name, co.HooksApplied, co.HooksDropped))
+	if co.HooksApplied > 0 || co.HooksDropped > 0 || len(co.Tests) > 0 {
+		w.warnings = append(w.warnings, fmt.Sprintf("bundle %s: chart %s has Helm hooks: %d kept, which wookie deploy runs as Helm does (pre-install/pre-upgrade before the bundle's objects, post-install/post-upgrade after, by weight) and rendered output lists as ordinary objects; %d test hook objects kept apart, which only wookie test applies; %d delete or rollback hooks dropped", u.Name, u.Chart.Name, co.HooksApplied, len(co.Tests), co.HooksDropped))
 	}
 	if len(co.Lookups) > 0 && opts.Lookup == nil && !opts.LookupLater {
 		w.warnings = append(w.warnings, lookupWarning(u.Name, u.Chart.Name, co.Lookups))
