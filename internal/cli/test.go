@@ -79,11 +79,10 @@ failed or a cluster could not be checked.`,
 				if results == nil {
 					results = []pipeline.TestResult{}
 				}
-				data, err := json.MarshalIndent(results, "", "  ")
-				if err != nil {
-					return err
-				}
-				if _, err := s.out.Write(append(data, '\n')); err != nil {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false) // CEL's && and > as they are written
+				if err := enc.Encode(results); err != nil {
 					return err
 				}
 			}
