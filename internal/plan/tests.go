@@ -4,8 +4,22 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/cel-go/cel"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 )
+
+// parseCEL parses a test's expression in the environment of readiness
+// rules: its syntax, and macros such as has() used right.
+func parseCEL(expr string) error {
+	env, err := cel.NewEnv(celEnvOptions()...)
+	if err != nil {
+		return fmt.Errorf("CEL environment: %w", err)
+	}
+	if _, iss := env.Parse(expr); iss.Err() != nil {
+		return celError(iss)
+	}
+	return nil
+}
 
 // fieldProblem is a problem of one field of a bundle.
 type fieldProblem struct{ field, msg string }
@@ -38,6 +52,8 @@ func testProblems(tests []Test) []fieldProblem {
 			}
 			if strings.TrimSpace(c.Expr) == "" {
 				add("cel: expr is required: a CEL expression that is true when the object passes")
+			} else if err := parseCEL(c.Expr); err != nil {
+				add("cel: expr: %v", err)
 			}
 		}
 		if h := t.HTTP; h != nil {

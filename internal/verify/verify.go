@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -68,7 +69,7 @@ type runner struct {
 func Cluster(ctx context.Context, l *deploy.Live, opts Options) ([]Result, error) {
 	logs, err := kubernetes.NewForConfig(l.Config)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cluster %s: %w", l.Plan.Name, err)
 	}
 	r := &runner{live: l, logs: logs, timeout: opts.Timeout}
 	if r.timeout <= 0 {
