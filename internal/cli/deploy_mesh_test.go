@@ -196,6 +196,34 @@ projects: wookie: enable: true
 				}
 			}
 
+			// wookie test: the remote secrets pass the wookie project's
+			// check (the kubeconfig there, the reader's token filled in).
+			code, out, stderr = run(t, "test", "--batch", "services", "-o", "json", "--timeout", "30s")
+			var results []struct {
+				Cluster, Bundle, Name, Cause string
+				Passed                       bool
+			}
+			if err := json.Unmarshal([]byte(out), &results); err != nil {
+				t.Fatalf("test: exit %d: %v\n%s\n%s", code, err, out, stderr)
+			}
+			secrets := map[string]string{}
+			for _, r := range results {
+				if strings.HasPrefix(r.Name, "remote-secret-") {
+					secrets[r.Cluster] = r.Name
+					if !r.Passed {
+						t.Errorf("test: cluster %s: %s failed: %s", r.Cluster, r.Name, r.Cause)
+					}
+				}
+			}
+			for cluster, other := range tt.remoteSecrets {
+				if secrets[cluster] != "remote-secret-"+other {
+					t.Errorf("test: cluster %s: checks %v, want remote-secret-%s", cluster, secrets, other)
+				}
+			}
+			if len(secrets) != len(tt.remoteSecrets) {
+				t.Errorf("test: remote secret checks %v, want those of %v", secrets, tt.remoteSecrets)
+			}
+
 			if tt.westRole != "remote" {
 				return
 			}
