@@ -26,6 +26,7 @@
 //	lock.go      Pin, Lock, pinned entries, the chart client
 //	render.go    Render, RenderLive, Check, Write, WritePart
 //	live.go      Deploy, Diff, Status
+//	test.go      Test: Helm test hooks and the bundles' tests on the live clusters
 //	state.go     the state directory: configuration name, certificate store, k3d manager
 //	certs.go     InitCerts
 //	up.go        Up: certificates, rendering, k3d clusters, deploy
