@@ -58,13 +58,7 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 					// inventory and namespace handling.
 					o.SetNamespace("")
 				}
-				labels := o.GetLabels()
-				if labels == nil {
-					labels = map[string]string{}
-				}
-				labels[LabelCluster] = out.Name
-				labels[LabelBundle] = u.Name
-				o.SetLabels(labels)
+				setLabels(o, out.Name, u.Name)
 				id := o.ID()
 				if !namespaced {
 					id = idWithoutNamespace(o)
@@ -90,17 +84,22 @@ func finish(out *Cluster, pc *plan.Cluster, api *KubeAPI, index map[string]*work
 				if namespaced && o.GetNamespace() == "" {
 					o.SetNamespace(u.Namespace)
 				}
-				labels := o.GetLabels()
-				if labels == nil {
-					labels = map[string]string{}
-				}
-				labels[LabelCluster] = out.Name
-				labels[LabelBundle] = u.Name
-				o.SetLabels(labels)
+				setLabels(o, out.Name, u.Name)
 			}
 		}
 	}
 	return nil
+}
+
+// setLabels gives o wookie's labels: its cluster and bundle.
+func setLabels(o *Object, cluster, bundle string) {
+	labels := o.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelCluster] = cluster
+	labels[LabelBundle] = bundle
+	o.SetLabels(labels)
 }
 
 // idWithoutNamespace identifies a cluster-scoped object.
