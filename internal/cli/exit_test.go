@@ -36,7 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{"too many arguments", []string{"options", "a", "b"}, 2},
 	}
 	// An empty -o is a usage error for every command that has -o.
-	for _, cmd := range [][]string{{"plan"}, {"render"}, {"check"}, {"deploy"}, {"diff"}, {"status"}, {"up"}, {"version"}, {"options"}, {"charts", "list"}, {"certs", "show"}, {"cluster", "list"}} {
+	for _, cmd := range [][]string{{"plan"}, {"render"}, {"check"}, {"deploy"}, {"diff"}, {"status"}, {"test"}, {"up"}, {"version"}, {"options"}, {"charts", "list"}, {"certs", "show"}, {"cluster", "list"}} {
 		tests = append(tests, struct {
 			name string
 			args []string
