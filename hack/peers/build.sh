@@ -6,6 +6,9 @@
 #   fleet     github.com/rancher/fleet cmd/fleetcli (default)
 #   flux      github.com/fluxcd/flux2/v2 cmd/flux  (--all)
 #   argocd    github.com/argoproj/argo-cd/v3 cmd   (--all)
+#   fleetcontroller, fleetagent   github.com/rancher/fleet cmd/fleetcontroller,
+#             cmd/fleetagent (only when named): Fleet's controller and agent, to
+#             run as local processes against the test control plane
 #
 # Usage: hack/peers/build.sh [--all] [--force] [TOOL...]
 #
@@ -68,7 +71,7 @@ and prints that directory on stdout.
   (no TOOL)  helmfile and fleet
   --all      also flux and argocd (large: several minutes each)
   --force    rebuild even if a stamped binary is present
-  TOOL       any of: helmfile fleet flux argocd
+  TOOL       any of: helmfile fleet flux argocd fleetcontroller fleetagent
 EOF
 }
 
@@ -83,7 +86,7 @@ while [ $# -gt 0 ]; do
 		usage
 		exit 0
 		;;
-	helmfile | fleet | flux | argocd) tools+=("$1") ;;
+	helmfile | fleet | flux | argocd | fleetcontroller | fleetagent) tools+=("$1") ;;
 	*)
 		echo "build.sh: unknown argument '$1'" >&2
 		usage >&2
@@ -164,6 +167,18 @@ spec() {
 		pkg=$module/cmd/fleetcli
 		check=(--version)
 		;;
+	fleetcontroller)
+		module=github.com/rancher/fleet
+		version=$FLEET_VERSION
+		pkg=$module/cmd/fleetcontroller
+		check=() # it has no version flag: the build is checked by --help
+		;;
+	fleetagent)
+		module=github.com/rancher/fleet
+		version=$FLEET_VERSION
+		pkg=$module/cmd/fleetagent
+		check=(--version)
+		;;
 	flux)
 		module=github.com/fluxcd/flux2/v2
 		version=$FLUX_VERSION
@@ -185,7 +200,7 @@ ldflags_for() {
 	local name=$1 commit=$2
 	case $name in
 	helmfile) echo "-s -w" ;; # reads its version from the build info
-	fleet) echo "-s -w -X $module/pkg/version.Version=$version -X $module/pkg/version.GitCommit=${commit:-unknown}" ;;
+	fleet | fleetcontroller | fleetagent) echo "-s -w -X $module/pkg/version.Version=$version -X $module/pkg/version.GitCommit=${commit:-unknown}" ;;
 	flux) echo "-s -w -X main.VERSION=${version#v}" ;;
 	argocd)
 		local c=$module/common
@@ -322,6 +337,11 @@ scratch_build() {
 	echo "== go build ${buildflags[*]} -o $m/$name $pkg"
 	go build "${buildflags[@]}" -o "$m/$name" "$pkg" || return 1
 
+	if [ ${#check[@]} -eq 0 ]; then
+		echo "== $name --help"
+		"$m/$name" --help || return 1
+		return 0
+	fi
 	echo "== $name ${check[*]}"
 	got=$("$m/$name" "${check[@]}" 2>&1) || true
 	echo "$got"
