@@ -15,7 +15,8 @@ package deploy
 // The files, by verb: deploy.go (options, events, Deploy), clusters*.go and
 // batch_feed.go (several clusters, their order and inputs), run.go (one
 // cluster batch by batch), apply.go (one bundle: namespaces, server-side
-// apply), hooks.go (Helm hooks in order), conflicts.go (the field-conflict
+// apply), uptodate.go (objects already as the deploy would make them are
+// skipped, those that do not exist created with one apply), hooks.go (Helm hooks in order), conflicts.go (the field-conflict
 // probe), wait.go and readiness.go (readiness and its causes), inventory.go
 // (what was applied), lock.go (one deploy per cluster at a time), prune.go,
 // diff.go, status.go, lookup.go (Helm lookup answered live), select.go
