@@ -115,6 +115,23 @@ func TestTestMesh(t *testing.T) {
 		!strings.Contains(stderr, "3 checks, 1 failed") {
 		t.Errorf("test --bundle istiod: exit %d\n%s\n%s", code, out, stderr)
 	}
+
+	// A Helm test that fails: its cause on its line, its logs (which kwok,
+	// without a kubelet, cannot give) indented on stderr; -q leaves them
+	// out.
+	for _, quiet := range []bool{false, true} {
+		playPod(t, cs, "istio-system", "istiod-test", corev1.PodFailed)
+		args := []string{"test", "--timeout", "60s", "--bundle", "istiod"}
+		if quiet {
+			args = append(args, "-q")
+		}
+		code, out, stderr = run(t, args...)
+		first, _, _ := strings.Cut(out, "\n")
+		if code != 1 || !strings.HasPrefix(first, "✗ cluster test: bundle istiod: helm Pod/istiod-test (") || !strings.HasSuffix(first, "): Pod istio-system/istiod-test: Failed") ||
+			strings.Contains(stderr, "    pod istiod-test: logs cannot be read: ") == quiet {
+			t.Errorf("test of a failing Helm test (quiet %v): exit %d\n%s\n%s", quiet, code, out, stderr)
+		}
+	}
 }
 
 // TestTestPXC deploys the wookie project's PXC bundles and runs its check
