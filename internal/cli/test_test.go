@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +41,25 @@ func playPod(t *testing.T, cs kubernetes.Interface, ns, name string, phase corev
 	}()
 }
 
+// settle deletes Pod ns/name, if it is there, and gives kwok time to
+// finish with it: kwok's pod-delete stage may delete a Pod by name once
+// more after it is gone, which would take the Pod wookie test recreates
+// under the same name.
+func settle(t *testing.T, cs kubernetes.Interface, ns, name string) {
+	ctx := context.Background()
+	zero := int64(0)
+	if err := cs.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if _, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+}
+
 // TestTestMesh deploys the wookie project (Istio-shaped test charts) to
 // the test control plane and runs wookie test: the istiod chart's Helm
 // test Pod (played to success) and istiod-ready pass; the checks that
@@ -57,6 +77,10 @@ func TestTestMesh(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(env.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// deploy applies no test hook.
+	if _, err := cs.CoreV1().Pods("istio-system").Get(context.Background(), "istiod-test", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after deploy, the Helm test Pod: %v, want not found", err)
 	}
 	playPod(t, cs, "istio-system", "istiod-test", corev1.PodSucceeded)
 	code, out, stderr := run(t, "test", "--timeout", "60s", "-o", "json", "--junit", "results.xml")
@@ -107,6 +131,7 @@ func TestTestMesh(t *testing.T) {
 
 	// One bundle, lines on stdout: the Helm test runs again (its Pod
 	// replaced) and passes.
+	settle(t, cs, "istio-system", "istiod-test")
 	playPod(t, cs, "istio-system", "istiod-test", corev1.PodSucceeded)
 	code, out, stderr = run(t, "test", "--timeout", "60s", "--bundle", "istiod")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -120,6 +145,7 @@ func TestTestMesh(t *testing.T) {
 	// without a kubelet, cannot give) indented on stderr; -q leaves them
 	// out.
 	for _, quiet := range []bool{false, true} {
+		settle(t, cs, "istio-system", "istiod-test")
 		playPod(t, cs, "istio-system", "istiod-test", corev1.PodFailed)
 		args := []string{"test", "--timeout", "60s", "--bundle", "istiod"}
 		if quiet {

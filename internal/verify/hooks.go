@@ -101,7 +101,13 @@ func (r *runner) runToCompletion(ctx context.Context, obj *unstructured.Unstruct
 	key := client.ObjectKeyFromObject(obj)
 	var done bool
 	err := wait.PollUntilContextTimeout(ctx, pollInterval, r.timeout, true, func(ctx context.Context) (bool, error) {
-		if err := r.live.Client.Get(ctx, key, live); err != nil {
+		err := r.live.Client.Get(ctx, key, live)
+		switch {
+		case apierrors.IsNotFound(err):
+			// Something else deleted it: it will never finish.
+			done, passed, cause = true, false, "deleted by someone else before it finished"
+			return true, nil
+		case err != nil:
 			return false, nil
 		}
 		done, passed, cause = finished(live)

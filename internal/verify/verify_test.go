@@ -16,6 +16,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -182,7 +183,19 @@ func TestCluster(t *testing.T) {
 		t.Error("the injection test's namespace is still there")
 	}
 
-	// A second run replaces the objects of the first.
+	// A second run replaces the objects of the first. kwok's pod-delete
+	// stage may delete a Pod by name once more after it is gone, which
+	// would take the Pod recreated under that name: let it finish first.
+	for _, name := range []string{"web-test", "web-test-fails"} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}}
+		if err := c.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		for i := 0; i < 100 && exists(&corev1.Pod{}, "shop", name); i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	time.Sleep(2 * time.Second)
 	play(t, c, "shop", "web-test", "Succeeded")
 	play(t, c, "shop", "web-test-fails", "Succeeded")
 	again, err := Cluster(ctx, live(t, env, c, pb[:0], rb), Options{Timeout: 60 * time.Second})
