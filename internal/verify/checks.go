@@ -89,7 +89,7 @@ func (r *runner) httpTest(ctx context.Context, u *plan.Bundle, name string, t *p
 		"spec": map[string]any{
 			"backoffLimit":            int64(0),
 			"ttlSecondsAfterFinished": int64(3600),
-			"activeDeadlineSeconds":   int64(r.timeout / time.Second),
+			"activeDeadlineSeconds":   max(int64(r.timeout/time.Second), 1),
 			"template": map[string]any{
 				"metadata": map[string]any{
 					"labels": r.labels(u.Name, name),
