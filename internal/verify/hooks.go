@@ -37,7 +37,9 @@ const logLines = 20
 // succeed or fail, each deleted after as its helm.sh/hook-delete-policy
 // says (Helm's default, before-hook-creation, leaves it until the next
 // run). The other objects of the hooks (a ConfigMap a test Pod mounts)
-// are applied first and give no result unless they fail to apply.
+// are applied first and give no result unless they fail to apply; after
+// the bundle's tests they are deleted as their policy says:
+// hook-succeeded when every test passed, hook-failed when one did not.
 func (r *runner) helmTests(ctx context.Context, u *render.Bundle) []Result {
 	tests := slices.Clone(u.Tests)
 	slices.SortStableFunc(tests, func(a, b *render.Object) int {
@@ -50,19 +52,33 @@ func (r *runner) helmTests(ctx context.Context, u *render.Bundle) []Result {
 		return a.HookWeight - b.HookWeight
 	})
 	var out []Result
+	var others []*unstructured.Unstructured // applied, not waited for
+	allPassed := true
+	defer func() {
+		for _, obj := range others {
+			policies := deletePolicies(obj)
+			if allPassed && slices.Contains(policies, hookSucceeded) || !allPassed && slices.Contains(policies, hookFailed) {
+				r.remove(ctx, obj)
+			}
+		}
+	}()
 	for _, o := range tests {
 		start := time.Now()
 		obj := o.DeepCopy()
 		res := Result{Kind: KindHelm, Name: o.GetKind() + "/" + o.GetName()}
 		if !isTest(o) {
 			if err := r.replace(ctx, obj); err != nil {
+				allPassed = false
 				res.Cause = oneLine(err.Error())
 				res.Duration = time.Since(start)
 				out = append(out, res)
+			} else {
+				others = append(others, obj)
 			}
 			continue
 		}
 		res.Passed, res.Cause, res.Logs = r.runToCompletion(ctx, obj)
+		allPassed = allPassed && res.Passed
 		policies := deletePolicies(obj)
 		if res.Passed && slices.Contains(policies, hookSucceeded) || !res.Passed && slices.Contains(policies, hookFailed) {
 			r.remove(ctx, obj)

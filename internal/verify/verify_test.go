@@ -114,6 +114,7 @@ func TestCluster(t *testing.T) {
 		obj(t, `{apiVersion: v1, kind: Pod, metadata: {name: web-test, namespace: shop, annotations: {helm.sh/hook: test, helm.sh/hook-delete-policy: hook-succeeded}}, spec: {containers: [{name: t, image: busybox}]}}`),
 		obj(t, `{apiVersion: batch/v1, kind: Job, metadata: {name: web-test-job, namespace: shop, annotations: {helm.sh/hook: test}}, spec: {backoffLimit: 0, template: {spec: {restartPolicy: Never, containers: [{name: t, image: busybox}]}}}}`),
 		obj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: web-test-script, namespace: shop, annotations: {helm.sh/hook: test}}, data: {run.sh: "true"}}`),
+		obj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: web-test-temp, namespace: shop, annotations: {helm.sh/hook: test, helm.sh/hook-delete-policy: hook-failed}}}`),
 	}}}
 	rb[0].Tests[0].HookWeight = 5 // after the other Pod and the Job
 	play(t, c, "shop", "web-test", "Succeeded")
@@ -178,6 +179,9 @@ func TestCluster(t *testing.T) {
 	job.SetKind("Job")
 	if exists(job, "shop", "wookie-test-web-health") {
 		t.Error("the HTTP test's Job is still there")
+	}
+	if !exists(&corev1.ConfigMap{}, "shop", "web-test-script") || exists(&corev1.ConfigMap{}, "shop", "web-test-temp") {
+		t.Error("the ConfigMaps of the test hooks: want web-test-script kept (Helm's default policy), web-test-temp deleted (hook-failed, a test failed)")
 	}
 	if exists(&corev1.Namespace{}, "", "wookie-test-web-injector") {
 		t.Error("the injection test's namespace is still there")
