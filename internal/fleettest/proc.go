@@ -1,14 +1,14 @@
 package fleettest
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"wookie.dev/wookie/internal/testenv"
 )
 
 // proc is one Fleet process, its output written to a log file.
@@ -69,24 +69,5 @@ func (p *proc) stop() {
 
 // tail returns about the last n lines of the process's log.
 func (p *proc) tail(n int) string {
-	f, err := os.Open(p.logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	const max = 64 << 10
-	if fi, err := f.Stat(); err == nil && fi.Size() > max {
-		if _, err := f.Seek(-max, io.SeekEnd); err != nil {
-			return ""
-		}
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return ""
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
+	return testenv.TailFile(p.logPath, n)
 }

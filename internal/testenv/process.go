@@ -82,10 +82,12 @@ func (p *proc) stop() {
 
 // tail returns about the last n lines of the process's log.
 func (p *proc) tail(n int) string {
-	return tailFile(p.logPath, n)
+	return TailFile(p.logPath, n)
 }
 
-func tailFile(path string, n int) string {
+// TailFile returns about the last n lines of the file at path (read from
+// its last 64 KiB), "" when it cannot be read: the end of a process log.
+func TailFile(path string, n int) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
