@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"wookie.dev/wookie/internal/testenv"
@@ -30,7 +29,7 @@ func startProc(name, logPath string, cmd *exec.Cmd) (*proc, error) {
 	fmt.Fprintf(f, "=== %s %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(cmd.Args, " "))
 	cmd.Stdout = f
 	cmd.Stderr = f
-	if err := startLocked(cmd); err != nil {
+	if err := testenv.StartChild(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: start: %w", name, err)
 	}
@@ -60,7 +59,7 @@ func (p *proc) stop() {
 	if p.exited() {
 		return
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	testenv.KillGroup(p.cmd)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):

@@ -33,9 +33,8 @@ func (p *proc) start() error {
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Stdout = f
 	cmd.Stderr = f
-	cmd.SysProcAttr = sysProcAttr()
 	cmd.Env = os.Environ()
-	if err := startLocked(cmd); err != nil {
+	if err := StartChild(cmd); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: start: %w", p.name, err)
 	}
@@ -79,6 +78,20 @@ func (p *proc) stop() {
 		}
 	}
 }
+
+// StartChild starts cmd as testenv starts its own processes: in a process
+// group of its own and, on Linux, killed by the kernel when the test binary
+// dies (started from a thread that lives as long as the binary, since Linux
+// signals when the forking thread exits, not the process). Fields of
+// cmd.SysProcAttr already set are kept.
+func StartChild(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = childAttr(cmd.SysProcAttr)
+	return startLocked(cmd)
+}
+
+// KillGroup kills the process group of a command StartChild started (the
+// process alone where there are no process groups).
+func KillGroup(cmd *exec.Cmd) { killGroup(cmd) }
 
 // tail returns about the last n lines of the process's log.
 func (p *proc) tail(n int) string {

@@ -7,10 +7,14 @@ import (
 	"syscall"
 )
 
-// sysProcAttr puts the child into its own process group and has the kernel
+// childAttr puts the child into its own process group and has the kernel
 // kill it when its parent dies.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+func childAttr(a *syscall.SysProcAttr) *syscall.SysProcAttr {
+	if a == nil {
+		a = &syscall.SysProcAttr{}
+	}
+	a.Setpgid, a.Pdeathsig = true, syscall.SIGKILL
+	return a
 }
 
 var (

@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func childAttr(a *syscall.SysProcAttr) *syscall.SysProcAttr { return a }
 
 func startLocked(cmd *exec.Cmd) error { return cmd.Start() }
 

@@ -7,9 +7,13 @@ import (
 	"syscall"
 )
 
-// sysProcAttr puts the child into its own process group.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
+// childAttr puts the child into its own process group.
+func childAttr(a *syscall.SysProcAttr) *syscall.SysProcAttr {
+	if a == nil {
+		a = &syscall.SysProcAttr{}
+	}
+	a.Setpgid = true
+	return a
 }
 
 func startLocked(cmd *exec.Cmd) error { return cmd.Start() }
