@@ -96,22 +96,13 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		return saveInventory(wctx, c.client, inv)
 	}
 	for bi := range d.rendered.Batches {
-		if firstAt < 0 || bi < firstAt {
+		var b *render.Batch
+		if b, failed = d.pickedBatch(ctx, bi, firstAt, first); failed != nil {
+			break
+		}
+		if b == nil {
 			continue
 		}
-		b := first
-		if bi > firstAt {
-			if _, ok := d.picked.Batch(&d.rendered.Batches[bi]); !ok {
-				if d.done != nil {
-					d.done(bi)
-				}
-				continue
-			}
-			if b, failed = d.batch(ctx, bi); failed != nil {
-				break
-			}
-		}
-		b, _ = d.picked.Batch(b)
 		if err := ctx.Err(); err != nil {
 			failed = context.Cause(ctx)
 			break
@@ -203,6 +194,30 @@ func (d *clusterDeploy) dropUnapplied(ctx context.Context, inv *Inventory) {
 	})
 }
 
+// pickedBatch returns batch bi to apply, cut to what the selection picks:
+// first for bi == firstAt (already had), nil for a batch before it or
+// one the selection leaves out (which counts as done).
+func (d *clusterDeploy) pickedBatch(ctx context.Context, bi, firstAt int, first *render.Batch) (*render.Batch, error) {
+	if firstAt < 0 || bi < firstAt {
+		return nil, nil
+	}
+	b := first
+	if bi > firstAt {
+		if _, ok := d.picked.Batch(&d.rendered.Batches[bi]); !ok {
+			if d.done != nil {
+				d.done(bi)
+			}
+			return nil, nil
+		}
+		var err error
+		if b, err = d.batch(ctx, bi); err != nil {
+			return nil, err
+		}
+	}
+	b, _ = d.picked.Batch(b)
+	return b, nil
+}
+
 // runDry is run in a dry run: every batch picked sent as a server-side
 // dry run (the first, at firstAt, given), then, with opts.Prune, what
 // prune would do; no lock, no inventory written.
@@ -212,22 +227,13 @@ func (d *clusterDeploy) runDry(ctx context.Context, firstAt int, first *render.B
 		return err
 	}
 	for bi := range d.rendered.Batches {
-		if firstAt < 0 || bi < firstAt {
+		b, err := d.pickedBatch(ctx, bi, firstAt, first)
+		if err != nil {
+			return err
+		}
+		if b == nil {
 			continue
 		}
-		b := first
-		if bi > firstAt {
-			if _, ok := d.picked.Batch(&d.rendered.Batches[bi]); !ok {
-				if d.done != nil {
-					d.done(bi)
-				}
-				continue
-			}
-			if b, err = d.batch(ctx, bi); err != nil {
-				return err
-			}
-		}
-		b, _ = d.picked.Batch(b)
 		if err := d.runBatch(ctx, b); err != nil {
 			return err
 		}
