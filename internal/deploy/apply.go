@@ -91,9 +91,8 @@ func (d *clusterDeploy) runBundle(ctx context.Context, b *render.Batch, u *rende
 		}
 	}
 	if d.opts.DryRun && len(fresh) > 0 {
-		for _, f := range fresh {
-			cs.Append(unchangedSet([]*unstructured.Unstructured{f.desired}).Entries)
-		}
+		desired, _ := split(fresh)
+		cs.Append(unchangedSet(desired).Entries)
 	}
 	ev.Created, ev.Configured, ev.Unchanged = countActions(cs)
 	ev.Type, ev.Seconds = "done", time.Since(start).Seconds()

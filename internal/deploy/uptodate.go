@@ -448,6 +448,16 @@ type freshObject struct {
 	desired, live *unstructured.Unstructured
 }
 
+// split returns the desired and the live objects of fresh, in order.
+func split(fresh []freshObject) (desired, live []*unstructured.Unstructured) {
+	desired = make([]*unstructured.Unstructured, len(fresh))
+	live = make([]*unstructured.Unstructured, len(fresh))
+	for i, f := range fresh {
+		desired[i], live[i] = f.desired, f.live
+	}
+	return desired, live
+}
+
 // upToDate splits objs, the copies of u's objects, into those up to date
 // in the cluster and the indices of the others. A bundle with Helm hooks
 // is not split: whether its hooks run depends on whether any of its
@@ -487,11 +497,7 @@ func (d *clusterDeploy) upToDate(ctx context.Context, u *render.Bundle, objs []*
 // which lacks the fresh ones) as applySteps does, and waits for the fresh
 // ones only when their listed state is not ready.
 func (d *clusterDeploy) applyFresh(ctx context.Context, rm *ssa.ResourceManager, ev Event, u *render.Bundle, objs []*unstructured.Unstructured, fresh []freshObject, meta bundleMeta, priority int, start time.Time) (*ssa.ChangeSet, []ObjectState, error) {
-	desired := make([]*unstructured.Unstructured, len(fresh))
-	live := make([]*unstructured.Unstructured, len(fresh))
-	for i, f := range fresh {
-		desired[i], live[i] = f.desired, f.live
-	}
+	desired, live := split(fresh)
 	unchanged := unchangedSet(desired)
 	d.record(unchanged, desired, u.Name, priority, meta.prune)
 	all := ssa.NewChangeSet()
