@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	cueerrors "cuelang.org/go/cue/errors"
-	cueyaml "cuelang.org/go/encoding/yaml"
 )
 
 // yamlLine matches the start of a YAML parser message: the file name and,
@@ -39,7 +38,7 @@ func yamlSyntaxError(name string, src []byte, err error) error {
 		text = "the YAML parser gave no reason"
 	}
 	fails := func(prefix []byte) bool {
-		_, err := cueyaml.Extract(name, prefix)
+		_, err := extractYAML(name, prefix)
 		return err != nil && strings.HasSuffix(err.Error(), text)
 	}
 	lines := bytes.SplitAfter(src, []byte("\n"))

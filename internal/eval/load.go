@@ -264,6 +264,18 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// extractYAML is cueyaml.Extract, with a panic of CUE's YAML decoder (it
+// indexes past the line table on some inputs, such as "\r\r0") turned
+// into an error: bad input never crashes wookie.
+func extractYAML(name string, src []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("the YAML decoder failed on this file (%v)", r)
+		}
+	}()
+	return cueyaml.Extract(name, src)
+}
+
 // parseUserFile reads one configuration file and returns it as CUE syntax.
 // YAML and JSON files must hold one mapping; they are data, unified like any
 // CUE file.
@@ -287,7 +299,7 @@ func parseUserFile(dir, name string) (*ast.File, error) {
 		if len(bytes.TrimSpace(src)) == 0 {
 			return nil, fmt.Errorf("%s: the file is empty: a configuration file holds one YAML mapping", name)
 		}
-		f, err := cueyaml.Extract(name, src)
+		f, err := extractYAML(name, src)
 		if err != nil {
 			return nil, yamlSyntaxError(name, src, err)
 		}
