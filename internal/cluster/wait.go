@@ -62,17 +62,24 @@ func (e *NotReadyError) Error() string {
 func waitReady(ctx context.Context, t Target, nodes int, timeout, interval time.Duration) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var last string // what the last look that finished in time saw
+	var lastN int
 	for {
 		n, problem := probe(ctx, t, nodes)
 		if problem == "" {
 			return n, nil
 		}
+		// A look cut short by the deadline says only that: the look before
+		// it tells what was not ready.
+		if ctx.Err() == nil || last == "" {
+			last, lastN = problem, n
+		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return n, &NotReadyError{Timeout: timeout, Problem: problem}
+				return lastN, &NotReadyError{Timeout: timeout, Problem: last}
 			}
-			return n, ctx.Err()
+			return lastN, ctx.Err()
 		case <-time.After(interval):
 		}
 	}
