@@ -43,8 +43,13 @@ type FleetGitOps struct {
 	// wookie); Fleet derives bundle names from it.
 	GitRepo string `json:"gitRepo,omitempty"`
 	// Namespace is the GitRepo's namespace (default fleet-default;
-	// fleet-local for Fleet's own cluster).
+	// fleet-local for Fleet's own cluster): the Fleet workspace of every
+	// cluster whose own Workspace is not set.
 	Namespace string `json:"namespace,omitempty"`
+	// Management names the cluster of the Plan that Fleet runs in, the
+	// one deploy --via fleet hands the Bundles to; empty means the only
+	// cluster of a Plan with one.
+	Management string `json:"management,omitempty"`
 }
 
 // ArgoCDGitOps configures the Argo CD output.
@@ -82,6 +87,15 @@ type ClusterGitOps struct {
 type FleetCluster struct {
 	ClusterName     string            `json:"clusterName,omitempty"`
 	ClusterSelector map[string]string `json:"clusterSelector,omitempty"`
+	// Workspace is the Fleet workspace (namespace on the management
+	// cluster) of the cluster's Cluster and Bundles; empty means
+	// GitOps.Fleet.Namespace. Fleet's own cluster is in fleet-local.
+	Workspace string `json:"workspace,omitempty"`
+	// APIServer is the URL at which Fleet reaches the cluster's API
+	// server from the management cluster (for a downstream cluster that
+	// wookie registers) and at which agents reach it (for the management
+	// cluster); empty means the server of the cluster's kubeconfig.
+	APIServer string `json:"apiServer,omitempty"`
 }
 
 // ArgoCDCluster is the Argo CD destination of a cluster: Server (an API
