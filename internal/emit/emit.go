@@ -162,6 +162,8 @@ type site struct {
 	clusters []*clusterGraph
 	tree     Tree
 	warnings []string
+	// fleetBundles are the Bundles of the fleet format's --fleet-bundles.
+	fleetBundles []FleetBundle
 }
 
 func newSite(p *plan.Plan, r *render.Result, opts Options) (*site, error) {

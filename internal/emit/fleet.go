@@ -6,9 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"wookie.dev/wookie/internal/plan"
@@ -78,10 +81,45 @@ type fleetResource struct {
 	Encoding string `json:"encoding,omitempty"`
 }
 
+// FleetBundle is the Fleet Bundle resource of one bundle of the Plan, as
+// render --format fleet --fleet-bundles writes it into
+// bundles/<cluster>.yaml.
+type FleetBundle struct {
+	// Cluster and Bundle name the bundle in the Plan.
+	Cluster, Bundle string
+	// Workspace is the Fleet workspace (namespace on the management
+	// cluster) of the Bundle: the cluster's gitops.fleet.workspace, else
+	// gitops.fleet.namespace.
+	Workspace string
+	// Name is the Fleet name of the Bundle.
+	Name string
+	// Object is the Bundle resource, its manifests compressed when it is
+	// large, as plain data (JSON types, integers as int64).
+	Object map[string]any
+}
+
+// FleetBundles builds the Fleet Bundle resource of every bundle of p, with
+// its objects from r, in the Plan's order (cluster by cluster, each in
+// deploy order): the Bundles of the fleet format with --fleet-bundles, in
+// memory. opts gives the GitOps overrides; its format and Fleet settings
+// are ignored. The warnings are notes for the user.
+func FleetBundles(p *plan.Plan, r *render.Result, opts Options) ([]FleetBundle, []string, error) {
+	opts.Format, opts.FleetMode, opts.FleetBundles = FormatFleet, ModeRendered, true
+	s, err := newSite(p, r, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.fleet(); err != nil {
+		return nil, nil, err
+	}
+	return s.fleetBundles, s.warnings, nil
+}
+
 // fleet builds the Fleet GitRepo layout: per bundle a directory
 // <cluster>/<batch>/<bundle> with fleet.yaml and, unless Fleet renders the
 // chart itself, manifests.yaml; gitrepo.yaml at the root when the
-// repository is known; with --fleet-bundles, bundles/<cluster>.yaml.
+// repository is known; with --fleet-bundles, bundles/<cluster>.yaml,
+// whose Bundles it also keeps in s.fleetBundles.
 func (s *site) fleet() error {
 	mode := or(s.opts.FleetMode, ModeRendered)
 	if mode != ModeRendered && mode != ModeChart {
@@ -96,6 +134,7 @@ func (s *site) fleet() error {
 			return err
 		}
 		target := fleetClusterTarget(g)
+		workspace := s.fleetWorkspace(g)
 		var bundles [][]byte
 		for _, n := range g.nodes {
 			fy, manifests, err := s.fleetBundle(g, n, names, mode)
@@ -114,11 +153,18 @@ func (s *site) fleet() error {
 				s.put(dir+"/manifests.yaml", manifests)
 			}
 			if s.opts.FleetBundles {
-				b, err := s.fleetBundleResource(names[n.name], fy, target, manifests)
+				obj, err := fleetBundleResource(names[n.name], workspace, fy, target, manifests)
+				if err != nil {
+					return fmt.Errorf("cluster %s: bundle %s: fleet: %w", g.name, n.name, err)
+				}
+				b, err := yaml.Marshal(obj)
 				if err != nil {
 					return fmt.Errorf("cluster %s: bundle %s: fleet: %w", g.name, n.name, err)
 				}
 				bundles = append(bundles, b)
+				s.fleetBundles = append(s.fleetBundles, FleetBundle{
+					Cluster: g.name, Bundle: n.name, Workspace: workspace, Name: names[n.name], Object: obj,
+				})
 			}
 		}
 		if s.opts.FleetBundles {
@@ -126,6 +172,15 @@ func (s *site) fleet() error {
 		}
 	}
 	return s.fleetGitRepo()
+}
+
+// fleetWorkspace is the Fleet workspace of g's cluster: its
+// gitops.fleet.workspace, else gitops.fleet.namespace.
+func (s *site) fleetWorkspace(g *clusterGraph) string {
+	if gc := g.cluster.GitOps; gc != nil && gc.Fleet != nil && gc.Fleet.Workspace != "" {
+		return gc.Fleet.Workspace
+	}
+	return s.gitops.Fleet.Namespace
 }
 
 // fleetNames returns the Fleet bundle name of every bundle of g and
@@ -242,9 +297,10 @@ func containsPreProcess(values plan.Object) bool {
 	return err == nil && bytes.Contains(data, []byte("${"))
 }
 
-// fleetBundleResource is n as a Fleet Bundle resource with its manifests
-// embedded, compressed like fleet apply does when the Bundle is large.
-func (s *site) fleetBundleResource(name string, fy fleetYAML, target fleetTarget, manifests []byte) ([]byte, error) {
+// fleetBundleResource is n as a Fleet Bundle resource in workspace with
+// its manifests embedded, compressed like fleet apply does when the Bundle
+// is large, as plain data (JSON types, integers as int64).
+func fleetBundleResource(name, workspace string, fy fleetYAML, target fleetTarget, manifests []byte) (map[string]any, error) {
 	spec := fy
 	spec.Name, spec.Labels = "", nil
 	spec.Targets = []fleetTarget{target}
@@ -252,27 +308,34 @@ func (s *site) fleetBundleResource(name string, fy fleetYAML, target fleetTarget
 	bundle := map[string]any{
 		"apiVersion": "fleet.cattle.io/v1alpha1",
 		"kind":       "Bundle",
-		"metadata":   map[string]any{"name": name, "namespace": s.gitops.Fleet.Namespace, "labels": fy.Labels},
+		"metadata":   map[string]any{"name": name, "namespace": workspace, "labels": fy.Labels},
 		"spec":       spec,
 	}
 	data, err := yaml.Marshal(bundle)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) < fleetCompressAt {
-		return data, nil
+	if len(data) >= fleetCompressAt {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(manifests); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		spec.Resources = []fleetResource{{Name: "manifests.yaml", Content: base64.StdEncoding.EncodeToString(buf.Bytes()), Encoding: "base64+gz"}}
+		bundle["spec"] = spec
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if _, err := zw.Write(manifests); err != nil {
+	raw, err := json.Marshal(bundle)
+	if err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
+	var obj map[string]any
+	if err := utiljson.Unmarshal(raw, &obj); err != nil {
 		return nil, err
 	}
-	spec.Resources = []fleetResource{{Name: "manifests.yaml", Content: base64.StdEncoding.EncodeToString(buf.Bytes()), Encoding: "base64+gz"}}
-	bundle["spec"] = spec
-	return yaml.Marshal(bundle)
+	return obj, nil
 }
 
 // fleetGitRepo writes gitrepo.yaml, a GitRepo reading every cluster's
@@ -290,23 +353,32 @@ func (s *site) fleetGitRepo() error {
 			spec["branch"] = rev
 		}
 	}
-	var paths []string
-	var targets []fleetTarget
+	// One GitRepo per workspace, reading the directories of its clusters:
+	// Fleet deploys a GitRepo's bundles to clusters of its own workspace.
+	paths := map[string][]string{}
+	targets := map[string][]fleetTarget{}
 	for _, g := range s.clusters {
-		paths = append(paths, s.repoPath(g.name))
-		targets = append(targets, fleetClusterTarget(g))
+		ws := s.fleetWorkspace(g)
+		paths[ws] = append(paths[ws], s.repoPath(g.name))
+		targets[ws] = append(targets[ws], fleetClusterTarget(g))
 	}
-	spec["paths"] = paths
-	spec["targets"] = targets
-	data, err := yaml.Marshal(map[string]any{
-		"apiVersion": "fleet.cattle.io/v1alpha1",
-		"kind":       "GitRepo",
-		"metadata":   map[string]any{"name": s.gitops.Fleet.GitRepo, "namespace": s.gitops.Fleet.Namespace},
-		"spec":       spec,
-	})
-	if err != nil {
-		return err
+	var docs [][]byte
+	for _, ws := range slices.Sorted(maps.Keys(paths)) {
+		one := maps.Clone(spec)
+		one["paths"] = paths[ws]
+		one["targets"] = targets[ws]
+		doc, err := yaml.Marshal(map[string]any{
+			"apiVersion": "fleet.cattle.io/v1alpha1",
+			"kind":       "GitRepo",
+			"metadata":   map[string]any{"name": s.gitops.Fleet.GitRepo, "namespace": ws},
+			"spec":       one,
+		})
+		if err != nil {
+			return err
+		}
+		docs = append(docs, doc)
 	}
+	data := bytes.Join(docs, []byte("---\n"))
 	header := "# The Fleet GitRepo that deploys this output: kubectl apply -f gitrepo.yaml\n" +
 		"# (HEAD: Fleet follows the repository's default branch, master unless given.)\n"
 	if s.gitops.Revision != "HEAD" {
