@@ -54,7 +54,7 @@ func validate(p *Plan) Errors {
 	if p.Kind != Kind {
 		v.add(Error{Field: "kind", Msg: wrongValue(quote(p.Kind), Kind)})
 	}
-	v.gitops(p.GitOps)
+	v.gitops(p.GitOps, p.Clusters)
 	names := map[string]int{}
 	for i := range p.Clusters {
 		c := &p.Clusters[i]

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -11,8 +12,8 @@ import (
 	"wookie.dev/wookie/internal/errtext"
 )
 
-// gitops checks the Plan's GitOps settings.
-func (v *validator) gitops(g *GitOps) {
+// gitops checks the Plan's GitOps settings; clusters are the Plan's.
+func (v *validator) gitops(g *GitOps, clusters []Cluster) {
 	if g == nil {
 		return
 	}
@@ -34,6 +35,14 @@ func (v *validator) gitops(g *GitOps) {
 	if f := g.Fleet; f != nil {
 		optionalLabel("fleet.gitRepo", f.GitRepo)
 		optionalLabel("fleet.namespace", f.Namespace)
+		if m := f.Management; m != "" && !slices.ContainsFunc(clusters, func(c Cluster) bool { return c.Name == m }) {
+			names := make([]string, 0, len(clusters))
+			for _, c := range clusters {
+				names = append(names, c.Name)
+			}
+			slices.Sort(names)
+			at("fleet.management", fmt.Sprintf("%q is not a cluster of the Plan (%s): name the cluster Fleet runs in", m, strings.Join(names, ", ")))
+		}
 	}
 	if a := g.ArgoCD; a != nil {
 		optionalLabel("argocd.namespace", a.Namespace)
@@ -60,6 +69,12 @@ func (v *validator) clusterGitOps(g *ClusterGitOps, cname string) {
 		if f.ClusterName != "" {
 			v.dnsLabel(Error{Cluster: cname, Field: "gitops.fleet.clusterName"}, f.ClusterName)
 		}
+		if f.Workspace != "" {
+			v.dnsLabel(Error{Cluster: cname, Field: "gitops.fleet.workspace"}, f.Workspace)
+		}
+		if f.APIServer != "" && !httpsURL(f.APIServer) {
+			at("fleet.apiServer", fmt.Sprintf("%q: want the API server's URL, https://HOST[:PORT]", f.APIServer))
+		}
 		for _, k := range slices.Sorted(maps.Keys(f.ClusterSelector)) {
 			if errs := content.IsLabelKey(k); len(errs) > 0 {
 				at("fleet.clusterSelector", fmt.Sprintf("key %q: %s", k, strings.Join(errs, "; ")))
@@ -77,6 +92,12 @@ func (v *validator) clusterGitOps(g *ClusterGitOps, cname string) {
 	if f := g.Flux; f != nil && f.KubeConfigSecret != "" {
 		v.dnsLabel(Error{Cluster: cname, Field: "gitops.flux.kubeConfigSecret"}, f.KubeConfigSecret)
 	}
+}
+
+// httpsURL reports whether s is an https URL with a host.
+func httpsURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && !strings.ContainsAny(s, " \t\n")
 }
 
 // ignoreDifferenceProblems returns the problems of a bundle's
