@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"wookie.dev/wookie/internal/testenv"
 )
 
 // The fleet project on Rancher Fleet's published charts (fleet-crd and
 // fleet 0.12.0 in ../shared/realcharts): it locks, renders and passes check
-// --strict, alone and beside the wookie project, and deploys to a real
+// --strict, alone and beside the wookie project, the Fleet CLI makes a
+// Bundle of each of its Fleet bundle directories, and it deploys to a real
 // kube-apiserver with a kwok node with every bundle ready: the CRDs, the
 // namespace, and the fleet chart, whose Deployments kwok makes available
 // and whose post-install hook Job (fleet-cleanup-clusterregistrations)
@@ -89,6 +92,20 @@ charts: istio: [_]: repo: %[1]q
 			}
 			if !strings.Contains(string(bundles), "clusterName: local\n") {
 				t.Errorf("the Bundles do not target cluster local")
+			}
+			// The Fleet CLI makes a Bundle of every bundle directory.
+			fleet := peer(t, "fleet")
+			files, err := filepath.Glob(filepath.Join(fleetDir, "*", "*", "*", "fleet.yaml"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no fleet.yaml files in %s: %v", fleetDir, err)
+			}
+			for _, f := range files {
+				rel, _ := filepath.Rel(fleetDir, filepath.Dir(f))
+				out := runPeer(t, fleetDir, fleet, "apply", "-o", "-", "wookie", rel)
+				var b struct{ Kind string }
+				if err := yaml.Unmarshal(out, &b); err != nil || b.Kind != "Bundle" {
+					t.Errorf("fleet apply %s: want a Bundle, got %v:\n%.300s", rel, err, out)
+				}
 			}
 		})
 	}
