@@ -92,6 +92,9 @@ type deployFlags struct {
 	forceConflicts bool
 	lockWait       time.Duration
 	output         string
+	// via is "fleet" to hand the Plan to Fleet instead of applying it.
+	via            string
+	includeSecrets bool
 	// unvalidated are the objects ("cluster object") a dry run could not
 	// have the server check.
 	unvalidated []string
@@ -155,11 +158,16 @@ the inventory keeps every other entry.`,
 			if err := f.check(); err != nil {
 				return err
 			}
+			if f.via == "fleet" {
+				return runDeployViaFleet(cmd, s, f)
+			}
 			return runDeploy(cmd, s, f)
 		},
 	}
 	addDeployFlags(cmd, f)
 	addSelectFlags(cmd, &f.sel, true)
+	cmd.Flags().StringVar(&f.via, "via", "", "fleet: hand the Plan to Rancher Fleet on its management cluster and follow Fleet until every bundle is ready")
+	cmd.Flags().BoolVar(&f.includeSecrets, "include-secrets", false, "with --via fleet: hand Fleet the bundles and Secrets that carry secrets too (Fleet keeps them in its Bundles)")
 	return cmd
 }
 
@@ -183,7 +191,12 @@ func (f *deployFlags) check() error {
 	if f.dryRun != "none" && f.dryRun != "server" {
 		return usagef("--dry-run=%s: want server or none", f.dryRun)
 	}
-	return nil
+	if f.includeSecrets && f.via == "" {
+		return usagef("--include-secrets goes with --via fleet: a deploy applies secrets anyway")
+	}
+	return checkVia(f.via, &f.liveFlags, map[string]bool{
+		"--dry-run": f.dryRun != "none", "--force-conflicts": f.forceConflicts, "--lock-wait": f.lockWait != 0,
+	})
 }
 
 func runDeploy(cmd *cobra.Command, s *streams, f *deployFlags) error {
@@ -326,6 +339,14 @@ func progressLine(e deploy.Event) string {
 		return fmt.Sprintf("= %s %s  kept: %s", e.Cluster, e.Object, e.Message)
 	case "cluster":
 		return fmt.Sprintf("✓ %s  done in %.1fs", e.Cluster, e.Seconds)
+	case "registered":
+		return fmt.Sprintf("+ %s  %s with Fleet as %s", e.Cluster, e.Message, e.Object)
+	case "fleet-applied":
+		return fmt.Sprintf("→ %s  handed to Fleet as %s (%s)", where, e.Object, e.Message)
+	case "fleet-waiting":
+		return fmt.Sprintf("… %s  Fleet: %s", where, e.Message)
+	case "fleet-ready":
+		return fmt.Sprintf("✓ %s  Fleet: Ready (%s clusters) after %.1fs", where, e.Message, e.Seconds)
 	}
 	return fmt.Sprintf("%s %s %s", e.Type, where, e.Message)
 }

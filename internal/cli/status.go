@@ -19,6 +19,7 @@ import (
 type statusFlags struct {
 	liveFlags
 	output string
+	via    string
 }
 
 func newStatusCmd(s *streams) *cobra.Command {
@@ -44,6 +45,15 @@ a value is a warning, and its ((input NAME)) reference stays in place.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output, "table", "json", "html"); err != nil {
 				return err
+			}
+			if f.via != "" {
+				if f.output == "html" {
+					return usagef("--via fleet: -o html is not supported; use table or json")
+				}
+				if err := checkVia(f.via, &f.liveFlags, nil); err != nil {
+					return err
+				}
+				return runStatusViaFleet(cmd, s, f)
 			}
 			sts, pl, res, err := runStatus(cmd, s, f)
 			if err != nil {
@@ -106,6 +116,7 @@ a value is a warning, and its ((input NAME)) reference stays in place.`,
 	addLiveFlags(cmd, &f.liveFlags)
 	addSelectFlags(cmd, &f.sel, false)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table, json or html (the Plan's graph, its nodes coloured by state)")
+	cmd.Flags().StringVar(&f.via, "via", "", "fleet: show Fleet's verdict per bundle (Bundle and BundleDeployment status) instead of reading the objects")
 	return cmd
 }
 

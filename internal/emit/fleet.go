@@ -46,6 +46,12 @@ type fleetHelm struct {
 	// the agent installs and upgrades the chart without checking the
 	// values against its values.schema.json.
 	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
+	// TakeOwnership is Fleet's HelmOptions.TakeOwnership: Helm adopts
+	// objects that exist without its release's annotations. Set for a
+	// bundle that makes its own namespace, which Fleet's agent creates
+	// before it installs the release (Helm's CreateNamespace), so the
+	// install would otherwise refuse the Namespace it finds.
+	TakeOwnership bool `json:"takeOwnership,omitempty"`
 }
 
 type fleetDiff struct {
@@ -231,7 +237,7 @@ func (s *site) fleetBundle(g *clusterGraph, n *node, names map[string]string, mo
 	fy := fleetYAML{
 		Labels:           n.labels(g.name),
 		DefaultNamespace: n.namespace,
-		Helm:             &fleetHelm{ReleaseName: n.name},
+		Helm:             &fleetHelm{ReleaseName: n.name, TakeOwnership: g.namespaces[n.namespace] == n.name},
 	}
 	if s.fleetExplicitName(g, n, names[n.name]) {
 		fy.Name = names[n.name]

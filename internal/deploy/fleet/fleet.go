@@ -1,0 +1,569 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"wookie.dev/wookie/internal/deploy"
+	"wookie.dev/wookie/internal/plan"
+)
+
+// The resources of Fleet that wookie writes or reads.
+var (
+	bundleGVR           = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "bundles"}
+	bundleDeploymentGVR = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "bundledeployments"}
+	clusterGVR          = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "clusters"}
+)
+
+const (
+	// ManagedBy is the label (app.kubernetes.io/managed-by: wookie) on
+	// every Bundle, Cluster and kubeconfig Secret Deploy writes; Prune
+	// deletes only Bundles that carry it.
+	ManagedBy = "app.kubernetes.io/managed-by"
+	// InstallsLabel marks a bundle of the Plan that installs Fleet itself
+	// (wookie.dev/installs: fleet): never handed to Fleet.
+	InstallsLabel = "wookie.dev/installs"
+	clusterLabel  = "wookie.dev/cluster"
+	batchLabel    = "wookie.dev/batch"
+	bundleLabel   = "wookie.dev/bundle"
+)
+
+// Options say which clusters Deploy and Status work on, how they reach
+// the management cluster and how long Deploy follows Fleet.
+type Options struct {
+	// Clusters selects clusters of the Plan by name; none means all.
+	Clusters []string
+	// Kubeconfig replaces every cluster's kubeconfig file when set.
+	Kubeconfig string
+	// Context replaces the management cluster's kubeconfig context.
+	Context string
+	// Timeout is how long Deploy waits for Fleet to make every bundle
+	// ready; 0 means 10 minutes.
+	Timeout time.Duration
+	// Settle is how long a Fleet error must last unchanged before Deploy
+	// gives up on the bundle and the bundles that depend on it; 0 means
+	// 30 seconds.
+	Settle time.Duration
+	// Interval is how often Deploy reads Fleet's status; 0 means 1s.
+	Interval time.Duration
+	// Prune deletes the Bundles Deploy made earlier for the selected
+	// clusters that are no longer in the Plan.
+	Prune bool
+	// OnEvent receives each step.
+	OnEvent func(deploy.Event)
+}
+
+// State is Fleet's verdict on one bundle of the Plan.
+type State struct {
+	// Cluster, Batch and Bundle name the bundle in the Plan.
+	Cluster string `json:"cluster"`
+	Batch   string `json:"batch"`
+	Bundle  string `json:"bundle"`
+	// Workspace and Name name the Fleet Bundle.
+	Workspace string `json:"workspace"`
+	Name      string `json:"name"`
+	// Ready is whether Fleet reports the Bundle Ready on every cluster it
+	// targets (at least one).
+	Ready bool `json:"ready"`
+	// State is Fleet's state of the Bundle (Ready, NotReady, WaitApplied,
+	// ErrApplied, OutOfSync, Modified, Pending), or Absent when there is
+	// no such Bundle, NoCluster when it targets no Fleet cluster, Stale
+	// when Fleet has not processed its current version yet, or Extra for
+	// a Bundle wookie made that is no longer in the Plan (Status only).
+	State string `json:"state"`
+	// Clusters is Fleet's count of ready clusters, "1/1".
+	Clusters string `json:"clusters,omitempty"`
+	// Message is Fleet's message: the Ready condition's, else those of
+	// the BundleDeployments that are not ready, one per cluster.
+	Message string `json:"message,omitempty"`
+}
+
+// Result is what Deploy did.
+type Result struct {
+	// States are the bundles handed to Fleet, in the Plan's order.
+	States []State `json:"states"`
+	// Created, Configured and Unchanged count the Bundles applied.
+	Created, Configured, Unchanged int
+	// Registered counts the Fleet clusters registered or updated.
+	Registered int
+	// Pruned counts the Bundles deleted.
+	Pruned int
+}
+
+// NotReadyError reports bundles Fleet did not make ready.
+type NotReadyError struct {
+	// States are the bundles that are not ready.
+	States []State
+	// Of is the number of bundles handed to Fleet.
+	Of int
+	// Why is "after 10m0s" or "Fleet reports errors".
+	Why string
+}
+
+func (e *NotReadyError) Error() string {
+	lines := []string{fmt.Sprintf("Fleet: %d of %d bundles not ready (%s):", len(e.States), e.Of, e.Why)}
+	for _, s := range e.States {
+		lines = append(lines, fmt.Sprintf("cluster %s: bundle %s (Bundle %s/%s): %s", s.Cluster, s.Bundle, s.Workspace, s.Name, describe(s)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// NotInstalledError reports a management cluster without Fleet.
+type NotInstalledError struct {
+	// Cluster is the management cluster.
+	Cluster string
+}
+
+func (e *NotInstalledError) Error() string {
+	return fmt.Sprintf("cluster %s: Fleet is not installed (the API server has no bundles.fleet.cattle.io)", e.Cluster)
+}
+
+// describe is a state for messages: "ErrApplied: message".
+func describe(s State) string {
+	if s.Message == "" {
+		return s.State
+	}
+	return s.State + ": " + s.Message
+}
+
+// session is one Deploy or Status: the Plan, the management cluster's
+// clients and the bundles to hand over.
+type session struct {
+	p       *plan.Plan
+	opts    Options
+	mgmt    *plan.Cluster
+	cfg     *rest.Config
+	dyn     dynamic.Interface
+	cs      kubernetes.Interface
+	bundles []handed
+	// selected are the names of the selected clusters.
+	selected map[string]bool
+}
+
+// Bundle is the Fleet Bundle resource of one bundle of the Plan, as
+// internal/emit builds it (emit.FleetBundles).
+type Bundle struct {
+	// Cluster and Bundle name the bundle in the Plan.
+	Cluster, Bundle string
+	// Workspace and Name name the Fleet Bundle.
+	Workspace, Name string
+	// Object is the Bundle resource.
+	Object map[string]any
+}
+
+// handed is one bundle to hand to Fleet.
+type handed struct {
+	Cluster, Bundle, Workspace, Name string
+	batch                            string
+	obj                              *unstructured.Unstructured
+}
+
+// Management returns the cluster of p that Fleet runs in:
+// gitops.fleet.management, else the only cluster.
+func Management(p *plan.Plan) (*plan.Cluster, error) {
+	name := ""
+	if p.GitOps != nil && p.GitOps.Fleet != nil {
+		name = p.GitOps.Fleet.Management
+	}
+	if name == "" {
+		if len(p.Clusters) == 1 {
+			return &p.Clusters[0], nil
+		}
+		var names []string
+		for _, c := range p.Clusters {
+			names = append(names, c.Name)
+		}
+		return nil, fmt.Errorf("gitops.fleet.management: not set, and the Plan has %d clusters (%s): name the cluster Fleet runs in (projects: fleet: cluster)", len(p.Clusters), strings.Join(names, ", "))
+	}
+	for i := range p.Clusters {
+		if p.Clusters[i].Name == name {
+			return &p.Clusters[i], nil
+		}
+	}
+	return nil, fmt.Errorf("gitops.fleet.management: %s is not a cluster of the Plan", name)
+}
+
+// newSession connects to p's management cluster and picks the bundles of
+// the selected clusters that Fleet is to deploy.
+func newSession(p *plan.Plan, bundles []Bundle, opts Options) (*session, error) {
+	mgmt, err := Management(p)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{p: p, opts: opts, mgmt: mgmt, selected: map[string]bool{}}
+	for _, name := range opts.Clusters {
+		if !slices.ContainsFunc(p.Clusters, func(c plan.Cluster) bool { return c.Name == name }) {
+			return nil, fmt.Errorf("--cluster %s: no such cluster in the Plan", name)
+		}
+	}
+	for _, c := range p.Clusters {
+		if len(opts.Clusters) == 0 || slices.Contains(opts.Clusters, c.Name) {
+			s.selected[c.Name] = true
+		}
+	}
+	kubeconfig := or(opts.Kubeconfig, mgmt.Kubeconfig)
+	s.cfg, err = restConfig(kubeconfig, or(opts.Context, mgmt.Context))
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s (Fleet's management cluster): %w", mgmt.Name, err)
+	}
+	if s.dyn, err = dynamic.NewForConfig(s.cfg); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", mgmt.Name, err)
+	}
+	if s.cs, err = kubernetes.NewForConfig(s.cfg); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", mgmt.Name, err)
+	}
+	if err := s.pick(bundles); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// pick keeps the bundles of the selected clusters that do not install
+// Fleet, and drops the dependsOn entries that name the ones that do:
+// those are deployed, and ready, before Fleet can take anything.
+func (s *session) pick(bundles []Bundle) error {
+	installs := map[string]bool{} // Fleet names of bundles that install Fleet
+	for _, b := range bundles {
+		if s.installsFleet(b.Cluster, b.Bundle) {
+			installs[b.Workspace+"/"+b.Name] = true
+		}
+	}
+	for _, b := range bundles {
+		if !s.selected[b.Cluster] || installs[b.Workspace+"/"+b.Name] {
+			continue
+		}
+		obj := &unstructured.Unstructured{Object: b.Object}
+		obj = obj.DeepCopy()
+		if deps, ok, _ := unstructured.NestedSlice(obj.Object, "spec", "dependsOn"); ok {
+			var keep []any
+			for _, d := range deps {
+				if m, ok := d.(map[string]any); ok && installs[b.Workspace+"/"+fmt.Sprint(m["name"])] {
+					continue
+				}
+				keep = append(keep, d)
+			}
+			if len(keep) == 0 {
+				unstructured.RemoveNestedField(obj.Object, "spec", "dependsOn")
+			} else if err := unstructured.SetNestedSlice(obj.Object, keep, "spec", "dependsOn"); err != nil {
+				return fmt.Errorf("cluster %s: bundle %s: %w", b.Cluster, b.Bundle, err)
+			}
+		}
+		l := obj.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		l[ManagedBy] = deploy.FieldManager
+		obj.SetLabels(l)
+		s.bundles = append(s.bundles, handed{Cluster: b.Cluster, Bundle: b.Bundle, Workspace: b.Workspace, Name: b.Name, batch: l[batchLabel], obj: obj})
+	}
+	return nil
+}
+
+// installsFleet reports whether bundle of cluster carries
+// wookie.dev/installs: fleet in the Plan.
+func (s *session) installsFleet(cluster, bundle string) bool {
+	for _, c := range s.p.Clusters {
+		if c.Name != cluster {
+			continue
+		}
+		for _, b := range c.Batches {
+			for _, u := range b.Bundles {
+				if u.Name == bundle {
+					return u.Labels[InstallsLabel] == "fleet"
+				}
+			}
+		}
+	}
+	return false
+}
+
+// emit sends e to OnEvent.
+func (s *session) emit(e deploy.Event) {
+	if s.opts.OnEvent != nil {
+		e.Time = time.Now()
+		s.opts.OnEvent(e)
+	}
+}
+
+// checkInstalled fails with a *NotInstalledError when the management
+// cluster does not serve Fleet's Bundles.
+func (s *session) checkInstalled(ctx context.Context) error {
+	_, err := s.dyn.Resource(bundleGVR).List(ctx, metav1.ListOptions{Limit: 1})
+	if apierrors.IsNotFound(err) {
+		return &NotInstalledError{Cluster: s.mgmt.Name}
+	}
+	if err != nil {
+		return fmt.Errorf("cluster %s: list Fleet Bundles: %w", s.mgmt.Name, err)
+	}
+	return nil
+}
+
+// Deploy hands bundles (emit.FleetBundles of p) to Fleet on p's
+// management cluster and follows Fleet until every one is ready. It
+// registers the selected downstream clusters with Fleet first, and with
+// opts.Prune deletes the Bundles it made before that left the Plan. A
+// bundle Fleet does not make ready is a *NotReadyError carrying Fleet's
+// messages; a management cluster without Fleet a *NotInstalledError.
+func Deploy(ctx context.Context, p *plan.Plan, bundles []Bundle, opts Options) (*Result, error) {
+	s, err := newSession(p, bundles, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkInstalled(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if res.Registered, err = s.register(ctx); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := s.apply(ctx, res); err != nil {
+		return res, err
+	}
+	if opts.Prune {
+		if res.Pruned, err = s.prune(ctx); err != nil {
+			return res, err
+		}
+	}
+	res.States, err = s.follow(ctx, start)
+	return res, err
+}
+
+// Status reads Fleet's verdict on every bundle of the selected clusters
+// that Deploy would hand to Fleet, and lists as Extra the Bundles Deploy
+// made for them that are no longer in the Plan.
+func Status(ctx context.Context, p *plan.Plan, bundles []Bundle, opts Options) ([]State, error) {
+	s, err := newSession(p, bundles, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkInstalled(ctx); err != nil {
+		return nil, err
+	}
+	var out []State
+	for _, b := range s.bundles {
+		st, err := s.read(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	extra, err := s.stale(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range extra {
+		l := o.GetLabels()
+		out = append(out, State{
+			Cluster: l[clusterLabel], Batch: l[batchLabel], Bundle: l[bundleLabel],
+			Workspace: o.GetNamespace(), Name: o.GetName(), State: "Extra",
+			Message: "no longer in the Plan: deploy --via fleet --prune deletes it",
+		})
+	}
+	return out, nil
+}
+
+// apply applies every Bundle with server-side apply (field manager
+// wookie, taking over conflicting fields: the Bundles are wookie's),
+// creating the workspaces that do not exist.
+func (s *session) apply(ctx context.Context, res *Result) error {
+	done := map[string]bool{}
+	for _, b := range s.bundles {
+		if !done[b.Workspace] {
+			if err := ensureNamespace(ctx, s.cs, b.Workspace); err != nil {
+				return fmt.Errorf("cluster %s: workspace %s: %w", s.mgmt.Name, b.Workspace, err)
+			}
+			done[b.Workspace] = true
+		}
+		before, err := s.dyn.Resource(bundleGVR).Namespace(b.Workspace).Get(ctx, b.Name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("cluster %s: bundle %s: Bundle %s/%s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, err)
+		}
+		if before != nil && before.GetName() != "" && holds(before.Object, b.obj.Object) {
+			res.Unchanged++
+			s.emit(deploy.Event{Type: "fleet-applied", Cluster: b.Cluster, Batch: b.batch, Bundle: b.Bundle,
+				Object: "Bundle " + b.Workspace + "/" + b.Name, Message: "unchanged"})
+			continue
+		}
+		after, err := s.dyn.Resource(bundleGVR).Namespace(b.Workspace).Apply(ctx, b.Name, b.obj, metav1.ApplyOptions{FieldManager: deploy.FieldManager, Force: true})
+		if err != nil {
+			return fmt.Errorf("cluster %s: bundle %s: apply Bundle %s/%s to cluster %s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, s.mgmt.Name, err)
+		}
+		verb := "created"
+		switch {
+		case before == nil || before.GetName() == "":
+			res.Created++
+		case before.GetResourceVersion() == after.GetResourceVersion():
+			verb = "unchanged"
+			res.Unchanged++
+		default:
+			verb = "configured"
+			res.Configured++
+		}
+		s.emit(deploy.Event{Type: "fleet-applied", Cluster: b.Cluster, Batch: b.batch, Bundle: b.Bundle,
+			Object: "Bundle " + b.Workspace + "/" + b.Name, Message: verb})
+	}
+	return nil
+}
+
+// holds reports whether live holds every value of want: each key of a
+// map (live may have more: what Fleet's controller fills in, such as
+// ignore: {} in each target), each element of a list of the same length,
+// equal scalars. A Bundle that holds what wookie would apply is not
+// applied again: that would take the fields Fleet fills in away from it,
+// and it would fill them in again, a new generation each deploy.
+func holds(live, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range w {
+			lv, ok := l[k]
+			if !ok || !holds(lv, v) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, ok := live.([]any)
+		if !ok || len(l) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !holds(l[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	case nil:
+		return live == nil
+	}
+	return fmt.Sprint(live) == fmt.Sprint(want) && sameKind(live, want)
+}
+
+// sameKind reports whether two scalars are both strings, both booleans
+// or both numbers.
+func sameKind(a, b any) bool {
+	kind := func(v any) string {
+		switch v.(type) {
+		case string:
+			return "string"
+		case bool:
+			return "bool"
+		case int, int32, int64, float32, float64:
+			return "number"
+		}
+		return fmt.Sprintf("%T", v)
+	}
+	return kind(a) == kind(b)
+}
+
+// stale lists the Bundles wookie made for the selected clusters, in the
+// workspaces of those clusters, that are not among s.bundles.
+func (s *session) stale(ctx context.Context) ([]unstructured.Unstructured, error) {
+	keep := map[string]bool{}
+	workspaces := map[string]bool{}
+	for _, b := range s.bundles {
+		keep[b.Workspace+"/"+b.Name] = true
+	}
+	for _, c := range s.p.Clusters {
+		if s.selected[c.Name] {
+			workspaces[workspaceOf(s.p, &c)] = true
+		}
+	}
+	var out []unstructured.Unstructured
+	for _, ws := range sortedKeys(workspaces) {
+		list, err := s.dyn.Resource(bundleGVR).Namespace(ws).List(ctx, metav1.ListOptions{
+			LabelSelector: labels.Set{ManagedBy: deploy.FieldManager}.String(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: list Bundles in %s: %w", s.mgmt.Name, ws, err)
+		}
+		for _, o := range list.Items {
+			if keep[ws+"/"+o.GetName()] || !s.selected[o.GetLabels()[clusterLabel]] {
+				continue
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// prune deletes the stale Bundles; Fleet then removes what they deployed.
+func (s *session) prune(ctx context.Context) (int, error) {
+	stale, err := s.stale(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range stale {
+		err := s.dyn.Resource(bundleGVR).Namespace(o.GetNamespace()).Delete(ctx, o.GetName(), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("cluster %s: delete Bundle %s/%s: %w", s.mgmt.Name, o.GetNamespace(), o.GetName(), err)
+		}
+		l := o.GetLabels()
+		s.emit(deploy.Event{Type: "pruned", Cluster: l[clusterLabel], Batch: l[batchLabel], Bundle: l[bundleLabel],
+			Object: "Bundle " + o.GetNamespace() + "/" + o.GetName(), Message: "Fleet removes what it deployed"})
+	}
+	return len(stale), nil
+}
+
+// workspaceOf is the Fleet workspace of c: its own, else the Plan's
+// Fleet namespace, else fleet-default.
+func workspaceOf(p *plan.Plan, c *plan.Cluster) string {
+	if c.GitOps != nil && c.GitOps.Fleet != nil && c.GitOps.Fleet.Workspace != "" {
+		return c.GitOps.Fleet.Workspace
+	}
+	if p.GitOps != nil && p.GitOps.Fleet != nil && p.GitOps.Fleet.Namespace != "" {
+		return p.GitOps.Fleet.Namespace
+	}
+	return "fleet-default"
+}
+
+// restConfig is the client configuration of context in kubeconfig
+// ("" for the default loading rules).
+func restConfig(kubeconfig, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig context %q: %w", context, err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "wookie"
+	return cfg, nil
+}
+
+// or returns a, or b when a is empty.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
