@@ -154,7 +154,7 @@ clusters: "wookie-local": gitops: fleet: {apiServer: "https://wookie-local.examp
 			mgmt: "wookie-local",
 		},
 		{
-			name: "multi-k3d: downstream clusters' API servers from the mesh",
+			name: "multi-k3d: every cluster's API server from the mesh, the management cluster's for the agents",
 			config: `targets: "multi-k3d": {enable: true, clusters: {east: {}, west: {}, north: {}}}
 projects: fleet: {enable: true, cluster: "east"}
 clusters: north: gitops: fleet: apiServer: "https://north.example.org"
@@ -162,12 +162,12 @@ clusters: north: gitops: fleet: apiServer: "https://north.example.org"
 			bundles: bundlesOn("east"),
 			gitops:  &plan.FleetGitOps{GitRepo: "wookie", Namespace: "fleet-default", Management: "east"},
 			clusters: map[string]*plan.ClusterGitOps{
-				"east":  {Fleet: &plan.FleetCluster{ClusterName: "local", Workspace: "fleet-local"}},
+				"east":  {Fleet: &plan.FleetCluster{ClusterName: "local", Workspace: "fleet-local", APIServer: "https://k3d-east-serverlb:6443"}},
 				"north": {Fleet: &plan.FleetCluster{APIServer: "https://north.example.org"}},
 				"west":  {Fleet: &plan.FleetCluster{APIServer: "https://k3d-west-serverlb:6443"}},
 			},
 			values: plan.Object{
-				"apiServerURL": "", "agentTLSMode": "system-store",
+				"apiServerURL": "https://k3d-east-serverlb:6443", "agentTLSMode": "system-store",
 				"bootstrap": map[string]any{"enabled": true, "namespace": "fleet-local"},
 			},
 			mgmt: "east",
