@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"wookie.dev/wookie/internal/deploy"
 	"wookie.dev/wookie/internal/testenv"
 )
 
@@ -112,7 +114,8 @@ charts: istio: [_]: repo: %[1]q
 }
 
 // TestFleetDeploy deploys the fleet project to the test control plane and
-// expects every bundle ready.
+// expects every bundle ready, as deploy reports it and as wookie status
+// reads it.
 func TestFleetDeploy(t *testing.T) {
 	_, url := serveCharts(t)
 	env := testenv.Start(t, testenv.Options{Kwok: true, Name: "fleet"})
@@ -136,9 +139,31 @@ charts: fleet: [_]: repo: %%[1]q
 			t.Errorf("deploy does not report bundle %s ready", b)
 		}
 	}
-	// wookie status counts the hook Job, which deploy deleted once it
-	// succeeded (its hook-delete-policy is hook-succeeded), as missing:
-	// logged, not asserted.
-	code, out, stderr := wookieCode(append([]string{"status"}, flags...)...)
-	t.Logf("wookie status: exit %d\n%s%s", code, stderr, out)
+	// wookie status reads every bundle ready: the post-install hook Job,
+	// which deploy deleted once it succeeded (its hook-delete-policy
+	// includes hook-succeeded), is done, not missing.
+	code, out, stderr := wookieCode(append([]string{"status", "-o", "json"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("status: exit %d, want 0\n%s%s", code, stderr, out)
+	}
+	var sts []deploy.BundleStatus
+	if err := json.Unmarshal([]byte(out), &sts); err != nil {
+		t.Fatalf("status -o json: %v\n%s", err, out)
+	}
+	states := map[string]deploy.BundleStatus{}
+	for _, st := range sts {
+		states[st.Batch+"/"+st.Bundle] = st
+	}
+	for _, b := range fleetBundles {
+		st, ok := states[b]
+		switch {
+		case !ok:
+			t.Errorf("status lacks bundle %s:\n%s", b, out)
+		case st.State != "Ready" || st.Ready != st.Objects || st.Present != st.Objects:
+			t.Errorf("status of bundle %s: %s, %d of %d objects present, %d ready, want all ready: %+v", b, st.State, st.Present, st.Objects, st.Ready, st.NotReady)
+		}
+	}
+	if st := states["operators/fleet"]; st.HooksDone == 0 {
+		t.Errorf("status of bundle operators/fleet: no hook done, want fleet-cleanup-clusterregistrations: %+v", st)
+	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"wookie.dev/wookie/internal/plan"
 	"wookie.dev/wookie/internal/render"
@@ -13,12 +14,19 @@ type BundleStatus struct {
 	Cluster string `json:"cluster"`
 	Batch   string `json:"batch"`
 	Bundle  string `json:"bundle"`
-	Objects int    `json:"objects"`
-	// Present counts the objects that exist, Ready those that are ready,
-	// and Unreadable those whose state could not be read.
+	// Objects counts the objects judged: the bundle's objects, less its
+	// hooks that are done (see HooksDone).
+	Objects int `json:"objects"`
+	// Present counts the objects judged that exist, Ready those that are
+	// ready, and Unreadable those whose state could not be read.
 	Present    int `json:"present"`
 	Ready      int `json:"ready"`
 	Unreadable int `json:"unreadable,omitempty"`
+	// HooksDone counts the Helm hooks whose delete policy includes
+	// hook-succeeded and that do not exist: deploy deleted them once they
+	// succeeded, so Helm would call them done. They are left out of
+	// Objects, Present and Ready, which count only objects read.
+	HooksDone int `json:"hooksDone,omitempty"`
 	// State is Missing when some object does not exist, else Unreadable
 	// when some object could not be read, else NotReady when some object
 	// is not ready, else Ready.
@@ -34,6 +42,12 @@ type BundleStatus struct {
 // as deploy judges them (kstatus and the bundle's readiness rules). An
 // object that cannot be read is neither present nor ready: it is
 // Unreadable, with the reason.
+//
+// Helm hooks are judged as Helm users expect: a hook whose delete policy
+// (helm.sh/hook-delete-policy) includes hook-succeeded and that does not
+// exist is done, and is counted in HooksDone only, neither as an object
+// nor as missing; a hook that exists is judged as any object (a failed
+// Job is not ready). A chart's test hooks (Bundle.Tests) are never read.
 //
 // The inputs of a cluster are read once from the live clusters they come
 // from, without waiting; an input without a value keeps its reference and
@@ -67,10 +81,15 @@ func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 				if err != nil {
 					return nil, inCluster(pc.Name, err)
 				}
-				st := BundleStatus{Cluster: pc.Name, Batch: b.Name, Bundle: u.Name, Objects: len(u.Objects)}
+				st := BundleStatus{Cluster: pc.Name, Batch: b.Name, Bundle: u.Name}
 				missing := 0
 				for _, o := range u.Objects {
 					os, ready := liveState(ctx, c.client, o.Unstructured, withJobRule(meta.readiness))
+					if os.Status == "Missing" && hookDone(o) {
+						st.HooksDone++
+						continue
+					}
+					st.Objects++
 					switch os.Status {
 					case "Missing":
 						missing++
@@ -100,4 +119,11 @@ func Status(ctx context.Context, p *plan.Plan, r *render.Result, opts Options) (
 		}
 	}
 	return out, nil
+}
+
+// hookDone says whether o, known not to exist, is a Helm hook that is done:
+// one whose delete policy includes hook-succeeded, which deploy deletes
+// once it is ready.
+func hookDone(o *render.Object) bool {
+	return o.Hook != "" && slices.Contains(hookPolicies(o.Unstructured), hookSucceeded)
 }

@@ -1,16 +1,20 @@
 package deploy
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"wookie.dev/wookie/internal/chart/charttest"
 	"wookie.dev/wookie/internal/plan"
 )
 
@@ -110,5 +114,119 @@ func TestStatusUnreadable(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, sts); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
+	}
+}
+
+// status judges Helm hooks as Helm users expect. A hook deleted when it
+// succeeds (hook-succeeded) that is gone after deploy is done: counted in
+// HooksDone, not as an object, and its bundle is Ready, as with the fleet
+// chart's post-install Job. A hook that exists is judged as any object: a
+// complete Job is ready, a failed one is not, whatever its delete policy.
+// A hook without hook-succeeded that is gone is Missing. Test hooks
+// (helm.sh/hook: test), which deploy never applies, are never counted.
+func TestStatusHooks(t *testing.T) {
+	t.Parallel()
+	k := startCluster(t, "status-hooks")
+	ctx := testContext(t)
+	// failing makes a hook Job fail: its pod fits no node, and the Job
+	// gives up after a second (DeadlineExceeded).
+	failing := func(job string) string {
+		return strings.Replace(job, "  backoffLimit: 0\n", "  backoffLimit: 0\n  activeDeadlineSeconds: 1\n", 1) +
+			"      nodeSelector: {wookie.dev/no-such-node: 'true'}\n"
+	}
+	for _, tc := range []struct {
+		name string
+		// hook is the template of the chart's post-install Job "hook",
+		// beside a ConfigMap and a test hook.
+		hook string
+		// deployFails says the deploy fails (the hook does not get ready).
+		deployFails bool
+		// after runs between the deploy and the status.
+		after func(t *testing.T, namespace string)
+		want  BundleStatus
+	}{{
+		name: "hook-succeeded-deleted",
+		hook: hookJob("hook", "post-install, post-upgrade", 0, "hook-succeeded, before-hook-creation"),
+		after: func(t *testing.T, ns string) {
+			// deploy deletes it in the background: wait until it is gone.
+			waitGone(ctx, t, k, ns, "hook")
+		},
+		want: BundleStatus{Objects: 1, Present: 1, Ready: 1, HooksDone: 1, State: "Ready"},
+	}, {
+		name: "no-policy-exists",
+		hook: hookJob("hook", "post-install", 0, ""),
+		want: BundleStatus{Objects: 2, Present: 2, Ready: 2, State: "Ready"},
+	}, {
+		name: "no-policy-deleted",
+		hook: hookJob("hook", "post-install", 0, "before-hook-creation"),
+		after: func(t *testing.T, ns string) {
+			job := &unstructured.Unstructured{}
+			job.SetAPIVersion("batch/v1")
+			job.SetKind("Job")
+			job.SetNamespace(ns)
+			job.SetName("hook")
+			if err := k.c.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+				t.Fatal(err)
+			}
+			waitGone(ctx, t, k, ns, "hook")
+		},
+		want: BundleStatus{Objects: 2, Present: 1, Ready: 1, State: "Missing",
+			NotReady: []ObjectState{{Object: "Job/status-no-policy-deleted/hook", Status: "Missing"}}},
+	}, {
+		name:        "hook-succeeded-failed",
+		hook:        failing(hookJob("hook", "post-install, post-upgrade", 0, "hook-succeeded")),
+		deployFails: true,
+		want: BundleStatus{Objects: 2, Present: 2, Ready: 1, State: "NotReady",
+			NotReady: []ObjectState{{Object: "Job/status-hook-succeeded-failed/hook", Status: "Failed"}}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := "status-" + tc.name
+			ch := charttest.Chart{Name: "hooked", Version: "0.1.0", Files: map[string]string{
+				"values.yaml":         "v: one\n",
+				"templates/app.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+				"templates/hook.yaml": tc.hook,
+				"templates/test.yaml": hookJob("test-job", "test", 0, ""),
+			}}
+			p := k.newPlan(t, batch("apps", 0, plan.Bundle{Name: tc.name, Namespace: ns, Timeout: "10s",
+				Chart: &plan.Chart{Repo: "./charts", Name: "hooked"}}))
+			r := renderPlan(ctx, t, p, archives{"hooked": charttest.Package(t, ch)})
+			_, events, err := deployRendered(ctx, t, p, r, Options{})
+			if (err != nil) != tc.deployFails {
+				t.Fatalf("deploy: error %v, want one: %t\nevents:\n%s", err, tc.deployFails, eventLines(events))
+			}
+			if tc.after != nil {
+				tc.after(t, ns)
+			}
+			sts, err := Status(ctx, p, r, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range sts {
+				for j := range sts[i].NotReady {
+					s := &sts[i].NotReady[j]
+					s.Message, s.Conditions, s.Causes = "", nil, nil
+				}
+			}
+			want := tc.want
+			want.Cluster, want.Batch, want.Bundle = clusterName, "apps", tc.name
+			if diff := cmp.Diff([]BundleStatus{want}, sts); diff != "" {
+				t.Errorf("status (-want +got):\n%s", diff)
+			}
+			if k.exists(ctx, t, "batch/v1", "Job", ns, "test-job") {
+				t.Error("the test hook was applied")
+			}
+		})
+	}
+}
+
+// waitGone waits until Job namespace/name of k does not exist.
+func waitGone(ctx context.Context, t *testing.T, k *testCluster, namespace, name string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for k.get(ctx, t, "batch/v1", "Job", namespace, name) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("Job %s/%s is still there", namespace, name)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
