@@ -90,7 +90,7 @@ func runDeployViaFleet(cmd *cobra.Command, s *streams, f *deployFlags) error {
 func withFleetHint(err error) error {
 	var ni *fleet.NotInstalledError
 	if errors.As(err, &ni) {
-		return fmt.Errorf("%w\nhint: enable the fleet project (projects: fleet: enable: true) and install Fleet with wookie deploy --bundle fleet --with-deps", err)
+		return fmt.Errorf("%w\nhint: enable the fleet project (projects: fleet: enable: true) and install Fleet with wookie deploy --until fleet", err)
 	}
 	return err
 }

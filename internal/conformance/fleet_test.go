@@ -25,7 +25,7 @@ import (
 // completes, as kwok finishes the pods of Jobs.
 
 // fleetBundles are the fleet project's bundles, as batch/bundle.
-var fleetBundles = []string{"crds/fleet-crd", "namespaces/ns-cattle-fleet-system", "operators/fleet"}
+var fleetBundles = []string{"fleet-crds/fleet-crd", "fleet-crds/ns-cattle-fleet-system", "fleet/fleet"}
 
 // fleetWorkspace writes config (with %[1]s for the charts' URL) into a
 // directory of its own and returns the flags that select it.
@@ -163,7 +163,7 @@ charts: fleet: [_]: repo: %%[1]q
 			t.Errorf("status of bundle %s: %s, %d of %d objects present, %d ready, want all ready: %+v", b, st.State, st.Present, st.Objects, st.Ready, st.NotReady)
 		}
 	}
-	if st := states["operators/fleet"]; st.HooksDone == 0 {
-		t.Errorf("status of bundle operators/fleet: no hook done, want fleet-cleanup-clusterregistrations: %+v", st)
+	if st := states["fleet/fleet"]; st.HooksDone == 0 {
+		t.Errorf("status of bundle fleet/fleet: no hook done, want fleet-cleanup-clusterregistrations: %+v", st)
 	}
 }

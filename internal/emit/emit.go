@@ -164,6 +164,9 @@ type site struct {
 	warnings []string
 	// fleetBundles are the Bundles of the fleet format's --fleet-bundles.
 	fleetBundles []FleetBundle
+	// bundlesOnly builds the Fleet Bundles alone, for FleetBundles: no
+	// GitRepo, nor the note that it lacks a repository.
+	bundlesOnly bool
 }
 
 func newSite(p *plan.Plan, r *render.Result, opts Options) (*site, error) {

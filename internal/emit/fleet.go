@@ -115,6 +115,7 @@ func FleetBundles(p *plan.Plan, r *render.Result, opts Options) ([]FleetBundle, 
 	if err != nil {
 		return nil, nil, err
 	}
+	s.bundlesOnly = true
 	if err := s.fleet(); err != nil {
 		return nil, nil, err
 	}
@@ -176,6 +177,9 @@ func (s *site) fleet() error {
 		if s.opts.FleetBundles {
 			s.put("bundles/"+g.name+".yaml", joinDocs(bundles))
 		}
+	}
+	if s.bundlesOnly {
+		return nil
 	}
 	return s.fleetGitRepo()
 }

@@ -82,9 +82,9 @@ func TestFleetProject(t *testing.T) {
 	const repo = "https://rancher.github.io/fleet-helm-charts/"
 	bundlesOn := func(cluster string) []fleetBundle {
 		return []fleetBundle{
-			{Cluster: cluster, Batch: "crds", Name: "fleet-crd", Namespace: "cattle-fleet-system", Chart: repo + " fleet-crd@0.12.0", Labels: installs},
-			{Cluster: cluster, Batch: "namespaces", Name: "ns-cattle-fleet-system", Namespace: "cattle-fleet-system", Labels: installs},
-			{Cluster: cluster, Batch: "operators", Name: "fleet", Namespace: "cattle-fleet-system", Chart: repo + " fleet@0.12.0", DependsOn: []string{"fleet-crd"}, Labels: installs},
+			{Cluster: cluster, Batch: "fleet-crds", Name: "fleet-crd", Namespace: "cattle-fleet-system", Chart: repo + " fleet-crd@0.12.0", Labels: installs},
+			{Cluster: cluster, Batch: "fleet-crds", Name: "ns-cattle-fleet-system", Namespace: "cattle-fleet-system", Labels: installs},
+			{Cluster: cluster, Batch: "fleet", Name: "fleet", Namespace: "cattle-fleet-system", Chart: repo + " fleet@0.12.0", DependsOn: []string{"fleet-crd"}, Labels: installs},
 		}
 	}
 	tests := []struct {

@@ -78,7 +78,8 @@ type Fleet struct {
 }
 
 // Start runs Fleet on mgmt (CRDs, ConfigMap fleet-controller, the
-// controller and agentmanagement) and registers mgmt as Cluster "local"
+// controller and agentmanagement; when the ConfigMap exists, Fleet's chart
+// is installed, and its CRDs and configuration are used as they are) and registers mgmt as Cluster "local"
 // and each Env of downstream as a Cluster named after its context, all in
 // Workspace, each with an agent that needs no registration (its Secret
 // fleet-agent written beforehand). It returns when every agent has checked
@@ -126,10 +127,18 @@ func Start(t testing.TB, mgmt *testenv.Env, downstream ...*testenv.Env) *Fleet {
 }
 
 func (f *Fleet) start(ctx context.Context, controller, agent, crds string, downstream []*testenv.Env) error {
-	if err := f.applyCRDs(ctx, crds); err != nil {
-		return err
-	}
 	mcs := kubernetes.NewForConfigOrDie(f.Management.RESTConfig())
+	// Fleet's chart installed (the fleet project, by wookie deploy) has
+	// made the CRDs and the ConfigMap fleet-controller: only its
+	// Deployments, whose Pods kwok fakes, are missing, and the processes
+	// below stand in for them.
+	_, err := mcs.CoreV1().ConfigMaps(SystemNamespace).Get(ctx, "fleet-controller", metav1.GetOptions{})
+	installed := err == nil
+	if !installed {
+		if err := f.applyCRDs(ctx, crds); err != nil {
+			return err
+		}
+	}
 	for _, ns := range []string{SystemNamespace, Workspace} {
 		if err := createNamespace(ctx, mcs, ns); err != nil {
 			return err
@@ -139,8 +148,10 @@ func (f *Fleet) start(ctx context.Context, controller, agent, crds string, downs
 	// without it agentmanagement refuses to import a cluster (an empty
 	// agentTLSMode is invalid). The management cluster's URL and CA are
 	// what imported agents get to register with.
-	if err := f.writeConfig(ctx, mcs); err != nil {
-		return err
+	if !installed {
+		if err := f.writeConfig(ctx, mcs); err != nil {
+			return err
+		}
 	}
 	// The controller (Bundles -> BundleDeployments, Cluster status) and
 	// agentmanagement (a Cluster's namespace, without which the controller
