@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -398,7 +399,7 @@ func (s *session) apply(ctx context.Context, res *Result) error {
 				Object: "Bundle " + b.Workspace + "/" + b.Name, Message: "unchanged"})
 			continue
 		}
-		after, err := s.dyn.Resource(bundleGVR).Namespace(b.Workspace).Apply(ctx, b.Name, b.obj, metav1.ApplyOptions{FieldManager: deploy.FieldManager, Force: true})
+		after, err := strictApply(ctx, s.dyn.Resource(bundleGVR).Namespace(b.Workspace), b.obj)
 		if err != nil {
 			return fmt.Errorf("cluster %s: bundle %s: apply Bundle %s/%s to cluster %s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, s.mgmt.Name, err)
 		}
@@ -418,6 +419,24 @@ func (s *session) apply(ctx context.Context, res *Result) error {
 	}
 	return nil
 }
+
+// strictApply applies obj with server-side apply (field manager wookie,
+// taking over conflicting fields) and strict field validation: a field
+// that the installed Fleet's CRD schema does not declare is an error
+// naming it, not silently pruned. So every deploy checks wookie's own
+// Bundle and Cluster structs against the CRDs of the Fleet it talks to.
+func strictApply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	data, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return r.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+		FieldManager: deploy.FieldManager, Force: ptr(true), FieldValidation: "Strict",
+	})
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
 
 // holds reports whether live holds every value of want: each key of a
 // map (live may have more: what Fleet's controller fills in, such as

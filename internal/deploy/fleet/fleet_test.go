@@ -298,6 +298,15 @@ func TestDeployViaFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("field Fleet does not know", func(t *testing.T) {
+		p4, bundles4 := bundlesOf(t, planYAML(mgmt, down, false, false))
+		bundles4[1].Object["spec"].(map[string]any)["helmm"] = map[string]any{"releaseName": "x"} // [0] installs Fleet
+		_, err := fleet.Deploy(ctx, p4, bundles4, fleet.Options{Timeout: time.Minute})
+		if err == nil || !strings.Contains(err.Error(), `.spec.helmm: field not declared in schema`) {
+			t.Errorf("err = %v, want the API server's validation against Fleet's CRD naming spec.helmm", err)
+		}
+	})
+
 	t.Run("broken bundle", func(t *testing.T) {
 		p3, bundles3 := bundlesOf(t, planYAML(mgmt, down, false, true))
 		_, err := fleet.Deploy(ctx, p3, bundles3, fleet.Options{Timeout: 3 * time.Minute, Settle: 5 * time.Second, Interval: 500 * time.Millisecond})

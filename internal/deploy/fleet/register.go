@@ -90,7 +90,7 @@ func (s *session) registerCluster(ctx context.Context, c *plan.Cluster, ws, name
 		"metadata":   map[string]any{"name": name, "namespace": ws, "labels": map[string]any{ManagedBy: deploy.FieldManager, clusterLabel: c.Name}},
 		"spec":       map[string]any{"kubeConfigSecret": name + "-kubeconfig"},
 	}}
-	if _, err := s.dyn.Resource(clusterGVR).Namespace(ws).Apply(ctx, name, cl, metav1.ApplyOptions{FieldManager: deploy.FieldManager, Force: true}); err != nil {
+	if _, err := strictApply(ctx, s.dyn.Resource(clusterGVR).Namespace(ws), cl); err != nil {
 		return false, err
 	}
 	verb := "registered"
