@@ -145,14 +145,35 @@ bundles of their own batch they depend on through dependsOn) must be ready
 in the cluster: else deploy fails before applying anything, naming each one
 that is not, unless --with-deps deploys them too. --prune with a selection
 deletes only what left the bundles picked or the batches picked whole;
-the inventory keeps every other entry.`,
+the inventory keeps every other entry.
+
+--via fleet hands the Plan to Rancher Fleet instead of applying it: one
+Fleet Bundle per bundle (the objects rendered as wookie render --format fleet
+--fleet-bundles writes them, dependsOn keeping the batch order, targeted at
+the cluster's Fleet cluster) applied with server-side apply to the
+management cluster (gitops.fleet.management; the fleet project sets it) in
+the cluster's workspace. Clusters other than the management cluster are
+registered with Fleet first as Fleet documents (a Cluster and a kubeconfig
+Secret in the workspace), unless a Cluster of that name exists that wookie
+did not make. deploy then follows Fleet's verdict (Bundle and
+BundleDeployment status), a line per change, until every bundle is Ready
+(exit 0), or Fleet's error on a bundle has lasted 30s unchanged and every
+other bundle that is not ready waits for it, or --timeout (default 10m)
+passes (exit 1, a line per bundle with Fleet's message). --prune deletes the
+Bundles wookie handed over before that left the Plan (Fleet then removes
+their objects). The bundles labelled wookie.dev/installs: fleet (the fleet
+project's) are never handed over: install Fleet first with
+wookie deploy --until fleet. Objects that need deploy-time inputs are left
+out, as in GitOps outputs, and so are secrets unless --include-secrets
+(Fleet then keeps them in its Bundles).`,
 		Example: `  wookie deploy
   wookie deploy --cluster wookie-local --timeout 10m --prune
   wookie deploy --dry-run=server
   wookie deploy --batch crds && wookie status --batch crds
   wookie deploy --until operators
   wookie deploy --bundle istiod --with-deps
-  wookie deploy -o json | jq .`,
+  wookie deploy -o json | jq .
+  wookie deploy --until fleet && wookie deploy --via fleet`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {

@@ -40,7 +40,15 @@ FailedCreate and FailedScheduling); -q leaves that out. It exits
 0 when every bundle is Ready, 1 when some bundle is NotReady or Missing, and
 2 when some object could not be read or on any other error. A cluster's
 inputs are read once from the live clusters they come from; an input without
-a value is a warning, and its ((input NAME)) reference stays in place.`,
+a value is a warning, and its ((input NAME)) reference stays in place.
+
+With --via fleet, status reads Fleet's verdict instead, from the management
+cluster: per bundle the Fleet Bundle wookie deploy --via fleet made, its
+state (Ready, NotReady, WaitApplied, ErrApplied, Modified, OutOfSync,
+Pending; Absent when there is none, NoCluster when it targets no registered
+cluster, Stale before Fleet has seen its current version), the ready
+clusters and Fleet's message, and the Bundles wookie made that left the
+Plan as Extra. It exits 0 when every bundle is Ready, 1 when one is not.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output, "table", "json", "html"); err != nil {
