@@ -79,6 +79,9 @@ func (s *session) report(b handed, st State, start time.Time) {
 		e.Type, e.Message, e.Seconds = "fleet-ready", st.Clusters, time.Since(start).Seconds()
 	} else {
 		e.Type, e.Message = "fleet-waiting", describe(st)
+		if st.State == "ErrApplied" && waitsForDeps(st.Message) {
+			e.Message = "waits for the bundles it depends on"
+		}
 	}
 	s.emit(e)
 }
@@ -128,13 +131,22 @@ func (s *session) stuck(states []State, since []time.Time, settle time.Duration)
 }
 
 // isError reports whether st is an error Fleet reports rather than work
-// in progress.
+// in progress. Fleet's agent reports a bundle that waits for the bundles
+// it depends on as ErrApplied too ("dependent bundle(s) are not ready",
+// or, before their BundleDeployments exist, "no bundles matching
+// labels"): that is waiting.
 func isError(st State) bool {
 	switch st.State {
 	case "ErrApplied", "Modified", "OutOfSync":
-		return true
+		return !waitsForDeps(st.Message)
 	}
 	return false
+}
+
+// waitsForDeps reports whether a Fleet message says only that the bundle
+// waits for the bundles it depends on.
+func waitsForDeps(msg string) bool {
+	return strings.Contains(msg, "dependent bundle(s) are not ready") || strings.Contains(msg, "list bundledeployments: no bundles matching labels")
 }
 
 // dependsOn lists the names in a Bundle's spec.dependsOn.
@@ -181,20 +193,21 @@ func (s *session) read(ctx context.Context, b handed) (State, error) {
 	default:
 		st.State = or(display, "NotReady")
 		st.Message = strings.TrimSpace(msg)
-		if bd, err := s.deploymentMessages(ctx, b); err != nil {
+		bd, err := s.deploymentMessages(ctx, b, st.Message)
+		if err != nil {
 			return st, err
-		} else if bd != "" && (st.Message == "" || !strings.Contains(st.Message, bd)) {
-			st.Message = strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{st.Message, bd}, func(x string) bool { return x == "" }), "; "))
 		}
+		st.Message = strings.Join(slices.DeleteFunc([]string{st.Message, bd}, func(x string) bool { return x == "" }), "; ")
 	}
 	st.Message = oneLine(st.Message)
 	return st, nil
 }
 
 // deploymentMessages are the states and messages of b's
-// BundleDeployments that are not ready: "cluster NS/NAME: State:
-// message", joined by "; ".
-func (s *session) deploymentMessages(ctx context.Context, b handed) (string, error) {
+// BundleDeployments that are not ready, "cluster NS/NAME: State:
+// message" joined by "; ", leaving out those whose message the Bundle's
+// (known) already carries.
+func (s *session) deploymentMessages(ctx context.Context, b handed, known string) (string, error) {
 	list, err := s.dyn.Resource(bundleDeploymentGVR).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
 		"fleet.cattle.io/bundle-name":      b.Name,
 		"fleet.cattle.io/bundle-namespace": b.Workspace,
@@ -211,6 +224,10 @@ func (s *session) deploymentMessages(ctx context.Context, b handed) (string, err
 		state, _, _ := unstructured.NestedString(d.Object, "status", "display", "state")
 		if msg == "" {
 			_, msg = condition(&d, "Deployed")
+		}
+		msg = strings.TrimPrefix(strings.TrimSpace(msg), "not ready: ")
+		if msg != "" && strings.Contains(known, msg) {
+			continue
 		}
 		line := "cluster " + or(d.GetLabels()["fleet.cattle.io/cluster-namespace"]+"/", "") + d.GetLabels()["fleet.cattle.io/cluster"]
 		if state != "" {
