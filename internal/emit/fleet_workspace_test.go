@@ -175,3 +175,25 @@ func TestFleetBundlesInMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetTakeOwnership: a bundle that makes its own namespace has Helm
+// take over the Namespace that Fleet's agent creates before it installs
+// the release; no other bundle does.
+func TestFleetTakeOwnership(t *testing.T) {
+	p, r := fixture(t)
+	bundles, _, err := FleetBundles(p, r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, b := range bundles {
+		helm, _ := b.Object["spec"].(map[string]any)["helm"].(map[string]any)
+		if own, _ := helm["takeOwnership"].(bool); own {
+			got[b.Cluster+"/"+b.Bundle] = true
+		}
+	}
+	want := map[string]bool{"east/ns-mesh": true} // west has no namespace bundle
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bundles with helm.takeOwnership (-want +got):\n%s", diff)
+	}
+}
