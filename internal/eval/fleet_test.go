@@ -173,6 +173,24 @@ clusters: north: gitops: fleet: apiServer: "https://north.example.org"
 			mgmt: "east",
 		},
 		{
+			name: "downstream clusters named",
+			config: `targets: "multi-k3d": {enable: true, clusters: {east: {}, west: {}, north: {}}}
+projects: fleet: {enable: true, cluster: "east", downstream: ["west", "north"]}
+`,
+			bundles: bundlesOn("east"),
+			gitops:  &plan.FleetGitOps{GitRepo: "wookie", Namespace: "fleet-default", Management: "east", Downstream: []string{"north", "west"}},
+			clusters: map[string]*plan.ClusterGitOps{
+				"east":  {Fleet: &plan.FleetCluster{ClusterName: "local", Workspace: "fleet-local", APIServer: "https://k3d-east-serverlb:6443"}},
+				"north": {Fleet: &plan.FleetCluster{APIServer: "https://k3d-north-serverlb:6443"}},
+				"west":  {Fleet: &plan.FleetCluster{APIServer: "https://k3d-west-serverlb:6443"}},
+			},
+			values: plan.Object{
+				"apiServerURL": "https://k3d-east-serverlb:6443", "agentTLSMode": "system-store",
+				"bootstrap": map[string]any{"enabled": true, "namespace": "fleet-local"},
+			},
+			mgmt: "east",
+		},
+		{
 			name:    "with the wookie project",
 			config:  base + "projects: fleet: enable: true\n",
 			bundles: bundlesOn("wookie-local"),
@@ -236,6 +254,11 @@ func TestFleetProjectErrors(t *testing.T) {
 			name:   "names no cluster",
 			config: `targets: "multi-k3d": {enable: true, clusters: {east: {}, west: {}}}` + "\nprojects: fleet: {enable: true, cluster: \"north\"}\n",
 			want:   "assertion fleet-cluster failed: projects.fleet.cluster: north names no cluster of the Plan (east, west)",
+		},
+		{
+			name:   "downstream names no cluster, and the management cluster",
+			config: `targets: "multi-k3d": {enable: true, clusters: {east: {}, west: {}}}` + "\nprojects: fleet: {enable: true, cluster: \"east\", downstream: [\"north\", \"east\"]}\n",
+			want:   "assertion fleet-downstream failed: projects.fleet.downstream: north, east: name clusters of the Plan (east, west) other than the management cluster east",
 		},
 		{
 			name:   "agentTLSMode",

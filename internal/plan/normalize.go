@@ -45,6 +45,10 @@ func canonicalize(p *Plan) {
 		p.Clusters = []Cluster{}
 	}
 	slices.SortFunc(p.Clusters, func(a, b Cluster) int { return strings.Compare(a.Name, b.Name) })
+	if p.GitOps != nil && p.GitOps.Fleet != nil {
+		slices.Sort(p.GitOps.Fleet.Downstream)
+		p.GitOps.Fleet.Downstream = slices.Compact(p.GitOps.Fleet.Downstream)
+	}
 	for ci := range p.Clusters {
 		c := &p.Clusters[ci]
 		c.KubeVersion = strings.TrimPrefix(c.KubeVersion, "v")

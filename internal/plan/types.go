@@ -50,6 +50,11 @@ type FleetGitOps struct {
 	// one deploy --via fleet hands the Bundles to; empty means the only
 	// cluster of a Plan with one.
 	Management string `json:"management,omitempty"`
+	// Downstream names the clusters besides Management that deploy --via
+	// fleet registers with Fleet and hands Bundles for, sorted; empty
+	// means every other cluster of the Plan. The others are left to
+	// wookie deploy.
+	Downstream []string `json:"downstream,omitempty"`
 }
 
 // ArgoCDGitOps configures the Argo CD output.

@@ -35,13 +35,21 @@ func (v *validator) gitops(g *GitOps, clusters []Cluster) {
 	if f := g.Fleet; f != nil {
 		optionalLabel("fleet.gitRepo", f.GitRepo)
 		optionalLabel("fleet.namespace", f.Namespace)
-		if m := f.Management; m != "" && !slices.ContainsFunc(clusters, func(c Cluster) bool { return c.Name == m }) {
-			names := make([]string, 0, len(clusters))
-			for _, c := range clusters {
-				names = append(names, c.Name)
-			}
-			slices.Sort(names)
+		names := make([]string, 0, len(clusters))
+		for _, c := range clusters {
+			names = append(names, c.Name)
+		}
+		slices.Sort(names)
+		if m := f.Management; m != "" && !slices.Contains(names, m) {
 			at("fleet.management", fmt.Sprintf("%q is not a cluster of the Plan (%s): name the cluster Fleet runs in", m, strings.Join(names, ", ")))
+		}
+		for _, d := range f.Downstream {
+			switch {
+			case !slices.Contains(names, d):
+				at("fleet.downstream", fmt.Sprintf("%q is not a cluster of the Plan (%s)", d, strings.Join(names, ", ")))
+			case d == f.Management:
+				at("fleet.downstream", fmt.Sprintf("%q is the management cluster, which Fleet deploys to anyway", d))
+			}
 		}
 	}
 	if a := g.ArgoCD; a != nil {

@@ -14,6 +14,7 @@ func TestFleetValidation(t *testing.T) {
 	tests := []struct {
 		name       string
 		management string
+		downstream []string
 		fleet      FleetCluster // of cluster dev
 		want       Errors
 	}{
@@ -33,6 +34,20 @@ func TestFleetValidation(t *testing.T) {
 			name:       "management names no cluster",
 			management: "north",
 			want:       Errors{{Field: "gitops.fleet.management", Msg: `"north" is not a cluster of the Plan (dev, west): name the cluster Fleet runs in`}},
+		},
+		{
+			name:       "downstream",
+			management: "west",
+			downstream: []string{"dev"},
+		},
+		{
+			name:       "downstream names no cluster, and the management cluster",
+			management: "west",
+			downstream: []string{"north", "west"},
+			want: Errors{
+				{Field: "gitops.fleet.downstream", Msg: `"north" is not a cluster of the Plan (dev, west)`},
+				{Field: "gitops.fleet.downstream", Msg: `"west" is the management cluster, which Fleet deploys to anyway`},
+			},
 		},
 		{
 			name:  "workspace not a label",
@@ -62,7 +77,7 @@ func TestFleetValidation(t *testing.T) {
 			dev.GitOps = &ClusterGitOps{Fleet: &tt.fleet}
 			p := &Plan{
 				APIVersion: APIVersion, Kind: Kind,
-				GitOps:   &GitOps{Fleet: &FleetGitOps{Management: tt.management}},
+				GitOps:   &GitOps{Fleet: &FleetGitOps{Management: tt.management, Downstream: tt.downstream}},
 				Clusters: []Cluster{west, dev},
 			}
 			err := Normalize(p)

@@ -40,6 +40,10 @@ const (
 	clusterLabel  = "wookie.dev/cluster"
 	batchLabel    = "wookie.dev/batch"
 	bundleLabel   = "wookie.dev/bundle"
+	// gitRepoLabel carries gitops.fleet.gitRepo on the Bundles Deploy
+	// makes, so two configurations sharing a workspace prune only their
+	// own.
+	gitRepoLabel = "wookie.dev/gitrepo"
 )
 
 // Options say which clusters Deploy and Status work on, how they reach
@@ -150,8 +154,31 @@ type session struct {
 	dyn     dynamic.Interface
 	cs      kubernetes.Interface
 	bundles []handed
-	// selected are the names of the selected clusters.
+	// selected are the names of the selected clusters that Fleet deploys
+	// to.
 	selected map[string]bool
+	// scope are the clusters --cluster picks (all without it), Fleet's or
+	// not: Prune deletes the Bundles wookie made for them that are not
+	// handed over now.
+	scope []string
+}
+
+// FleetClusters returns the clusters of p that deploy --via fleet hands
+// to Fleet: the management cluster and gitops.fleet.downstream, or every
+// cluster when that is empty.
+func FleetClusters(p *plan.Plan) map[string]bool {
+	out := map[string]bool{}
+	var downstream []string
+	mgmt := ""
+	if p.GitOps != nil && p.GitOps.Fleet != nil {
+		downstream, mgmt = p.GitOps.Fleet.Downstream, p.GitOps.Fleet.Management
+	}
+	for _, c := range p.Clusters {
+		if len(downstream) == 0 || c.Name == mgmt || slices.Contains(downstream, c.Name) || (mgmt == "" && len(p.Clusters) == 1) {
+			out[c.Name] = true
+		}
+	}
+	return out
 }
 
 // Bundle is the Fleet Bundle resource of one bundle of the Plan, as
@@ -210,9 +237,18 @@ func newSession(p *plan.Plan, bundles []Bundle, opts Options) (*session, error) 
 			return nil, fmt.Errorf("--cluster %s: no such cluster in the Plan", name)
 		}
 	}
+	viaFleet := FleetClusters(p)
+	for _, name := range opts.Clusters {
+		if !viaFleet[name] {
+			return nil, fmt.Errorf("--cluster %s: not deployed through Fleet (gitops.fleet.downstream, projects.fleet.downstream, leaves it out): deploy it with wookie deploy", name)
+		}
+	}
 	for _, c := range p.Clusters {
 		if len(opts.Clusters) == 0 || slices.Contains(opts.Clusters, c.Name) {
-			s.selected[c.Name] = true
+			s.scope = append(s.scope, c.Name)
+			if viaFleet[c.Name] {
+				s.selected[c.Name] = true
+			}
 		}
 	}
 	kubeconfig := or(opts.Kubeconfig, mgmt.Kubeconfig)
@@ -267,6 +303,7 @@ func (s *session) pick(bundles []Bundle) error {
 			l = map[string]string{}
 		}
 		l[ManagedBy] = deploy.FieldManager
+		l[gitRepoLabel] = s.gitRepo()
 		obj.SetLabels(l)
 		s.bundles = append(s.bundles, handed{Cluster: b.Cluster, Bundle: b.Bundle, Workspace: b.Workspace, Name: b.Name, batch: l[batchLabel], obj: obj})
 	}
@@ -327,6 +364,14 @@ func Deploy(ctx context.Context, p *plan.Plan, bundles []Bundle, opts Options) (
 		return nil, err
 	}
 	res := &Result{}
+	if len(opts.Clusters) == 0 {
+		for _, c := range p.Clusters {
+			if !s.selected[c.Name] {
+				s.emit(deploy.Event{Type: "note", Cluster: c.Name,
+					Message: "not deployed through Fleet (gitops.fleet.downstream leaves it out): deploy it with wookie deploy --cluster " + c.Name})
+			}
+		}
+	}
 	if res.Registered, err = s.register(ctx); err != nil {
 		return nil, err
 	}
@@ -492,8 +537,11 @@ func sameKind(a, b any) bool {
 	return kind(a) == kind(b)
 }
 
-// stale lists the Bundles wookie made for the selected clusters, in the
-// workspaces of those clusters, that are not among s.bundles.
+// stale lists the Bundles wookie made for this configuration (label
+// wookie.dev/gitrepo: gitops.fleet.gitRepo) in the workspaces of the
+// Plan's clusters that are not among s.bundles: with --cluster, those of
+// the clusters named; without, those of any cluster, including clusters
+// that left the Plan or Fleet's downstream.
 func (s *session) stale(ctx context.Context) ([]unstructured.Unstructured, error) {
 	keep := map[string]bool{}
 	workspaces := map[string]bool{}
@@ -501,26 +549,33 @@ func (s *session) stale(ctx context.Context) ([]unstructured.Unstructured, error
 		keep[b.Workspace+"/"+b.Name] = true
 	}
 	for _, c := range s.p.Clusters {
-		if s.selected[c.Name] {
-			workspaces[workspaceOf(s.p, &c)] = true
-		}
+		workspaces[workspaceOf(s.p, &c)] = true
 	}
 	var out []unstructured.Unstructured
 	for _, ws := range sortedKeys(workspaces) {
 		list, err := s.dyn.Resource(bundleGVR).Namespace(ws).List(ctx, metav1.ListOptions{
-			LabelSelector: labels.Set{ManagedBy: deploy.FieldManager}.String(),
+			LabelSelector: labels.Set{ManagedBy: deploy.FieldManager, gitRepoLabel: s.gitRepo()}.String(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: list Bundles in %s: %w", s.mgmt.Name, ws, err)
 		}
 		for _, o := range list.Items {
-			if keep[ws+"/"+o.GetName()] || !s.selected[o.GetLabels()[clusterLabel]] {
+			if keep[ws+"/"+o.GetName()] || len(s.opts.Clusters) > 0 && !slices.Contains(s.scope, o.GetLabels()[clusterLabel]) {
 				continue
 			}
 			out = append(out, o)
 		}
 	}
 	return out, nil
+}
+
+// gitRepo is the Plan's gitops.fleet.gitRepo, the name that tells this
+// configuration's Bundles from another's in the same workspace.
+func (s *session) gitRepo() string {
+	if s.p.GitOps != nil && s.p.GitOps.Fleet != nil && s.p.GitOps.Fleet.GitRepo != "" {
+		return s.p.GitOps.Fleet.GitRepo
+	}
+	return "wookie"
 }
 
 // prune deletes the stale Bundles; Fleet then removes what they deployed.

@@ -298,6 +298,29 @@ func TestDeployViaFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("down left out of downstream", func(t *testing.T) {
+		// A valid Plan names at least one downstream cluster; this one has
+		// no third, so Downstream is set after validation to a name that
+		// leaves down out.
+		p5, bundles5 := bundlesOf(t, planYAML(mgmt, down, false, false))
+		p5.GitOps.Fleet.Downstream = []string{"elsewhere"}
+		var ev5 events
+		_, err := fleet.Deploy(ctx, p5, bundles5, fleet.Options{Clusters: []string{"down"}})
+		if err == nil || !strings.Contains(err.Error(), "--cluster down: not deployed through Fleet") {
+			t.Errorf("deploy --cluster down: %v, want it refused", err)
+		}
+		res, err := fleet.Deploy(ctx, p5, bundles5, fleet.Options{Prune: true, Timeout: 2 * time.Minute, Interval: 500 * time.Millisecond, OnEvent: ev5.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Pruned != 2 || len(res.States) != 4 || res.Registered != 0 {
+			t.Errorf("result %+v: want down's 2 Bundles pruned, mgmt's 4 ready, none registered", res)
+		}
+		if diff := cmp.Diff([]string{"note down/", "pruned down/ns-app", "pruned down/hello"}, ev5.of("note", "pruned")); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("field Fleet does not know", func(t *testing.T) {
 		p4, bundles4 := bundlesOf(t, planYAML(mgmt, down, false, false))
 		bundles4[1].Object["spec"].(map[string]any)["helmm"] = map[string]any{"releaseName": "x"} // [0] installs Fleet
@@ -367,6 +390,31 @@ func TestManagement(t *testing.T) {
 				gotErr = err.Error()
 			}
 			if diff := cmp.Diff(tt.want+"|"+tt.wantErr, got+"|"+gotErr); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestFleetClusters: which clusters deploy --via fleet hands to Fleet.
+func TestFleetClusters(t *testing.T) {
+	three := []plan.Cluster{{Name: "a"}, {Name: "b"}, {Name: "c"}}
+	tests := []struct {
+		name string
+		p    *plan.Plan
+		want map[string]bool
+	}{
+		{name: "no gitops", p: &plan.Plan{Clusters: three}, want: map[string]bool{"a": true, "b": true, "c": true}},
+		{name: "management, no downstream", p: &plan.Plan{GitOps: &plan.GitOps{Fleet: &plan.FleetGitOps{Management: "a"}}, Clusters: three},
+			want: map[string]bool{"a": true, "b": true, "c": true}},
+		{name: "downstream named", p: &plan.Plan{GitOps: &plan.GitOps{Fleet: &plan.FleetGitOps{Management: "a", Downstream: []string{"c"}}}, Clusters: three},
+			want: map[string]bool{"a": true, "c": true}},
+		{name: "one cluster", p: &plan.Plan{GitOps: &plan.GitOps{Fleet: &plan.FleetGitOps{Downstream: []string{"x"}}}, Clusters: three[:1]},
+			want: map[string]bool{"a": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, fleet.FleetClusters(tt.p)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
