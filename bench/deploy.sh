@@ -5,7 +5,12 @@
 # waits for, on test control planes of internal/testenv, and prints the
 # figures against wookie's targets. STACK=configmaps deploys 2,000
 # ConfigMaps in four batches instead, against four kubectl applies, and
-# compares a no-change deploy with one `kubectl get -o json` of them. See
+# compares a no-change deploy with one `kubectl get -o json` of them.
+# STACK=istio deploys the published Istio charts of ../shared/realcharts
+# (istio-base, the namespaces, istiod: the default stack up to its
+# operators batch; the gateway cannot become ready without a real istiod)
+# with `wookie deploy --until operators` against kubectl applying wookie's
+# rendering of the same batches and waiting as wookie does. See
 # bench/README.md.
 #
 # Usage: bench/deploy.sh
@@ -14,6 +19,8 @@
 #	NOOP_RUNS=n   no-change re-deploys per tool (default 5)
 #	LAYOUT=batch  one wookie bundle per batch instead of per namespace
 #	STACK=configmaps  2,000 ConfigMaps (one bundle per batch) instead
+#	STACK=istio   the published Istio charts (CHARTS=dir, default
+#	              ../shared/realcharts), served on 127.0.0.1
 #	KUBECTL=path  kubectl to compare with (default: kubectl on PATH)
 #	TIMER=loop    time with a bash loop even when hyperfine is there
 #
@@ -32,7 +39,8 @@ STACK=${STACK:-deploy}
 case $STACK in
 deploy) ;;
 configmaps) LAYOUT=batch ;;
-*) echo "deploy.sh: STACK=$STACK: want deploy or configmaps" >&2; exit 2 ;;
+istio) LAYOUT=charts ;;
+*) echo "deploy.sh: STACK=$STACK: want deploy, configmaps or istio" >&2; exit 2 ;;
 esac
 
 # shellcheck source=bench/lib.sh
@@ -48,8 +56,10 @@ say "· building wookie and the test control plane command from $repo"
 (cd "$repo" && go build -o "$testenv" ./internal/testenv/cmd/testenv)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wookie-bench-deploy.XXXXXX")
+http_pid=
 cleanup() {
 	if [ -f "$work/cluster.sh" ]; then bash "$work/cluster.sh" stop || true; fi
+	if [ -n "$http_pid" ]; then kill "$http_pid" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,6 +81,7 @@ cat >cluster.sh <<EOF
 set -euo pipefail
 work=$work
 testenv=$testenv
+stack=$STACK
 EOF
 cat >>cluster.sh <<'EOF'
 stop() {
@@ -92,7 +103,10 @@ case $1 in
 stop) stop ;;
 fresh)
 	stop
-	rm -rf "$work/testenv.out" "$work/kubeconfig" "$work/wookie-cache"
+	rm -rf "$work/testenv.out" "$work/kubeconfig"
+	# The Istio stack keeps wookie's chart and render caches: kubectl is
+	# handed wookie's rendering, so both start from rendered objects.
+	[ "$stack" = istio ] || rm -rf "$work/wookie-cache"
 	setsid "$testenv" >"$work/testenv.out" 2>"$work/testenv.err" </dev/null &
 	echo $! >"$work/testenv.pid"
 	for ((i = 0; i < 1200; i++)); do
@@ -111,17 +125,47 @@ fresh)
 esac
 EOF
 
-# The stack, twice: wookie.cue and crds.yaml, namespaces.yaml, config.yaml,
-# workloads.yaml.
-(cd "$repo" && go run ./bench/cmd/deploystack -context testenv -kube-version 1.37.2 -layout "$LAYOUT" -stack "$STACK" "$work/stack")
-bundles=$(grep -c '^clusters: bench: batches: ' stack/wookie.cue)
-objects=$(cat stack/*.yaml | grep -c '^kind:')
 export KUBECONFIG=$work/kubeconfig
 export KUBECACHEDIR=$work/kube-cache
 export WOOKIE_CACHE_DIR=$work/wookie-cache
 export WOOKIE_CREDENTIALS=$work/credentials.yaml
 printf 'apiVersion: wookie.dev/v1alpha1\nkind: Credentials\nrepositories: []\n' >"$WOOKIE_CREDENTIALS"
 mkdir -p log
+deploy_args=
+if [ "$STACK" = istio ]; then
+	# The published charts on 127.0.0.1, on a port the kernel picks, and
+	# the default stack on the test control plane up to its operators
+	# batch; kubectl gets wookie's rendering of those batches (secrets
+	# included, as deploy applies them), a file per batch, and applies the
+	# namespaces first (istio-base's objects live in istio-system, which
+	# wookie creates as the missing release namespace).
+	need python3 python3 || { say "deploy.sh: python3 is needed to serve the charts"; exit 1; }
+	charts=${CHARTS:-$repo/../shared/realcharts}
+	[ -f "$charts/index.yaml" ] || { say "deploy.sh: no Helm repository at $charts (give CHARTS=dir)"; exit 1; }
+	python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$charts" >http.log 2>&1 &
+	http_pid=$!
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/^Serving HTTP on 127\.0\.0\.1 port \([0-9][0-9]*\).*/\1/p' http.log)
+		[ -n "$port" ] && break
+		kill -0 "$http_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { say "deploy.sh: the chart server did not start:"; cat http.log >&2; exit 1; }
+	mkdir -p stack
+	printf 'package wookie\n\ntargets: kubeconfig: {enable: true, clusterName: "bench", context: "testenv", kubeVersion: "1.37.2"}\nprojects: wookie: enable: true\ncharts: istio: [_]: repo: "http://127.0.0.1:%s"\n' "$port" >stack/wookie.cue
+	(cd stack && "$wookie" lock -q && "$wookie" render -q --batch crds --batch namespaces --batch operators --include-secrets -o rendered)
+	for b in crds namespaces operators; do cat stack/rendered/bench/$b/*.yaml >stack/$b.yaml; done
+	bundles=$(ls stack/rendered/bench/*/*.yaml | wc -l)
+	rm -rf stack/rendered
+	deploy_args="--until operators"
+else
+	# The stack, twice: wookie.cue and crds.yaml, namespaces.yaml,
+	# config.yaml, workloads.yaml.
+	(cd "$repo" && go run ./bench/cmd/deploystack -context testenv -kube-version 1.37.2 -layout "$LAYOUT" -stack "$STACK" "$work/stack")
+	bundles=$(grep -c '^clusters: bench: batches: ' stack/wookie.cue)
+fi
+objects=$(cat stack/*.yaml | grep -c '^kind:')
 
 # The measured commands, with a label (fresh, noop, requests) for their
 # logs. Each writes what it saw under log/: wookie its JSON events and its
@@ -133,7 +177,7 @@ exec 2>$work/log/stderr
 trap '{ echo "wookie-run.sh \$1: line \$LINENO failed:"; cat $work/log/stderr; } >$work/log/failed' ERR
 cd $work/stack
 t0=\$(date +%s%N)
-$wookie deploy -o json >$work/log/wookie-\$1.\$t0.json
+$wookie deploy $deploy_args -o json >$work/log/wookie-\$1.\$t0.json
 echo "\$t0 \$(date +%s%N)" >>$work/log/wookie-\$1.times
 EOF
 if [ "$STACK" = configmaps ]; then
@@ -154,6 +198,26 @@ EOF
 cat >kubectl-get.sh <<EOF
 set -euo pipefail
 $kubectl get configmaps -A -l bench.wookie.dev/stack=deploy -o json >/dev/null
+EOF
+elif [ "$STACK" = istio ]; then
+cat >kubectl-run.sh <<EOF
+set -euo pipefail
+exec 2>$work/log/stderr
+trap '{ echo "kubectl-run.sh \$1: line \$LINENO failed:"; cat $work/log/stderr; } >$work/log/failed' ERR
+cd $work/stack
+k=$kubectl
+t=(\$(date +%s%N))
+\$k apply --server-side -f namespaces.yaml >/dev/null
+t+=(\$(date +%s%N))
+\$k apply --server-side -f crds.yaml >/dev/null
+t+=(\$(date +%s%N))
+\$k wait --for condition=established crd --all --timeout=5m >/dev/null
+t+=(\$(date +%s%N))
+\$k apply --server-side -f operators.yaml >/dev/null
+t+=(\$(date +%s%N))
+\$k wait --for=condition=Available deployment --all -n istio-system --timeout=5m >/dev/null
+t+=(\$(date +%s%N))
+echo "\${t[*]}" >>$work/log/kubectl-\$1.times
 EOF
 else
 cat >kubectl-run.sh <<EOF
@@ -183,6 +247,14 @@ fi
 # Available; the measures of TOOL count only then.
 check() {
 	local got avail
+	if [ "$STACK" = istio ]; then
+		got=$("$kubectl" get deployments -n istio-system -o json | jq '[.items[] | select(any(.status.conditions[]?; .type == "Available" and .status == "True"))] | length')
+		if [ "$got" -ne "$(grep -c '^kind: Deployment$' stack/operators.yaml)" ]; then
+			say "deploy.sh: after $1: $got Deployments Available in istio-system"
+			exit 1
+		fi
+		return 0
+	fi
 	if [ "$STACK" = configmaps ]; then
 		got=$("$kubectl" get namespaces,configmaps -A -l bench.wookie.dev/stack=deploy -o name | wc -l)
 		if [ "$got" -ne "$objects" ]; then
@@ -310,6 +382,14 @@ wookie_steps() {
 		END {for (i = 1; i <= n; i++) printf "%s\t%.2f\n", order[i], s[order[i]] / c[order[i]]}'
 }
 kubectl_steps() {
+	if [ "$STACK" = istio ]; then
+		awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
+			END {
+				split("apply namespaces.yaml|apply crds.yaml|wait crd established|apply operators.yaml|wait deployment Available", name, "|")
+				for (i = 2; i <= 6; i++) printf "%s\t%.2f\n", name[i - 1], s[i] / n
+			}' "log/kubectl-$1.times"
+		return
+	fi
 	if [ "$STACK" = configmaps ]; then
 		awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
 			END {split("crds|namespaces|operators|services", name, "|"); for (i = 2; i <= 5; i++) printf "apply %s.yaml\t%.2f\n", name[i - 1], s[i] / n}' "log/kubectl-$1.times"
@@ -349,11 +429,12 @@ BEGIN {
 else
 awk -v wf="${mean[wookie_first]}" -v wf_sd="${sd[wookie_first]}" -v kf="${mean[kubectl_first]}" -v kf_sd="${sd[kubectl_first]}" \
 	-v wn="${mean[wookie_noop]}" -v wn_sd="${sd[wookie_noop]}" -v kn="${mean[kubectl_noop]}" -v kn_sd="${sd[kubectl_noop]}" \
-	-v runs="$RUNS" -v noop_runs="$NOOP_RUNS" -v objects="$objects" -v bundles="$bundles" -v layout="$LAYOUT" \
+	-v runs="$RUNS" -v noop_runs="$NOOP_RUNS" -v objects="$objects" -v bundles="$bundles" -v layout="$LAYOUT" -v stack="$STACK" \
 	-v timer="$timer" -v cpus="$(nproc)" -v kver="$kver" -v load="$load_start / $load_end" '
 function verdict(ok) { return ok ? "met" : "MISSED" }
 BEGIN {
-	printf "wookie deploy vs kubectl apply --server-side + kubectl wait: %d objects in 4 batches,\n", objects
+	if (stack == "istio") printf "wookie deploy --until operators vs kubectl apply --server-side + kubectl wait: the published Istio charts, %d objects in 3 batches,\n", objects
+	else printf "wookie deploy vs kubectl apply --server-side + kubectl wait: %d objects in 4 batches,\n", objects
 	printf "%d wookie bundles (layout %s); kubectl %s; %s; %d CPUs, load %s (start / end)\n\n", bundles, layout, kver, timer, cpus, load
 	printf "%-50s %8s %7s %5s\n", "measure", "mean s", "± s", "runs"
 	printf "%-50s %8.2f %7.2f %5d\n", "(a) wookie deploy, first (fresh cluster)", wf, wf_sd, runs
@@ -361,7 +442,8 @@ BEGIN {
 	printf "%-50s %8.2f %7.2f %5d\n", "(c) wookie deploy, no change", wn, wn_sd, noop_runs
 	printf "%-50s %8.2f %7.2f %5d\n", "(d) kubectl apply + wait, 4 batches, no change", kn, kn_sd, noop_runs
 	printf "\n%-50s %8s %9s\n", "figure", "value", "target"
-	printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl (a/b)", wf / kf, "<= 1.00", verdict(wf / kf <= 1)
+	if (stack == "istio") printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl (a/b)", wf / kf, "<= 0.50", verdict(wf / kf <= 0.5)
+	else printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl (a/b)", wf / kf, "<= 1.00", verdict(wf / kf <= 1)
 	printf "%-50s %8.2f %9s  %s\n", "no-change re-deploy, wookie, s (c)", wn, "<= 2.00", verdict(wn <= 2)
 	printf "%-50s %8.2f %9s\n", "no change: wookie / kubectl (c/d)", wn / kn, "-"
 }'
