@@ -154,12 +154,11 @@ func (s ObjectState) Describe() []string {
 // objects not ready.
 func (d *clusterDeploy) waitReady(ctx context.Context, objs []*unstructured.Unstructured, rules []plan.Readiness, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	// The first looks come soon, four a second for the first seconds,
-	// then at the interval: most objects are ready within a second or two
-	// of their apply (a CRD Established, a Deployment whose Pods start),
-	// and a round is one list per kind and namespace.
+	// The first looks come soon and often, then further apart: most
+	// objects are ready within a second or two of their apply (a CRD
+	// Established, a Deployment whose Pods start), and a look is one list
+	// per kind and namespace.
 	start := time.Now()
-	pause := min(firstPause, d.interval())
 	for {
 		live, _, err := d.listLive(ctx, objs)
 		if err != nil {
@@ -198,20 +197,20 @@ func (d *clusterDeploy) waitReady(ctx context.Context, objs []*unstructured.Unst
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(min(pause, time.Until(deadline))):
-		}
-		pause = min(2*pause, d.interval())
-		if time.Since(start) < eagerFor {
-			pause = min(pause, eagerPause)
+		case <-time.After(min(pause(time.Since(start), d.interval()), time.Until(deadline))):
 		}
 	}
 }
 
-// waitReady's pauses between looks: firstPause after the first, doubling
-// up to eagerPause for the first eagerFor of the wait, then up to the
-// deploy's interval.
-const (
-	firstPause = 100 * time.Millisecond
-	eagerPause = 250 * time.Millisecond
-	eagerFor   = 5 * time.Second
-)
+// pause is how long waitReady waits before its next look, elapsed into
+// the wait: 0.1 s for the first 2 s, 0.25 s until 5 s, then interval (at
+// most those).
+func pause(elapsed, interval time.Duration) time.Duration {
+	switch {
+	case elapsed < 2*time.Second:
+		return min(100*time.Millisecond, interval)
+	case elapsed < 5*time.Second:
+		return min(250*time.Millisecond, interval)
+	}
+	return interval
+}
