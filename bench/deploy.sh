@@ -142,18 +142,9 @@ if [ "$STACK" = istio ]; then
 	need python3 python3 || { say "deploy.sh: python3 is needed to serve the charts"; exit 1; }
 	charts=${CHARTS:-$repo/../shared/realcharts}
 	[ -f "$charts/index.yaml" ] || { say "deploy.sh: no Helm repository at $charts (give CHARTS=dir)"; exit 1; }
-	python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$charts" >http.log 2>&1 &
-	http_pid=$!
-	port=
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^Serving HTTP on 127\.0\.0\.1 port \([0-9][0-9]*\).*/\1/p' http.log)
-		[ -n "$port" ] && break
-		kill -0 "$http_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$port" ] || { say "deploy.sh: the chart server did not start:"; cat http.log >&2; exit 1; }
+	serve_charts "$charts" deploy.sh
 	mkdir -p stack
-	printf 'package wookie\n\ntargets: kubeconfig: {enable: true, clusterName: "bench", context: "testenv", kubeVersion: "1.37.2"}\nprojects: wookie: enable: true\ncharts: istio: [_]: repo: "http://127.0.0.1:%s"\n' "$port" >stack/wookie.cue
+	printf 'package wookie\n\ntargets: kubeconfig: {enable: true, clusterName: "bench", context: "testenv", kubeVersion: "1.37.2"}\nprojects: wookie: enable: true\ncharts: istio: [_]: repo: "%s"\n' "$url" >stack/wookie.cue
 	(cd stack && "$wookie" lock -q && "$wookie" render -q --batch crds --batch namespaces --batch operators --include-secrets -o rendered)
 	for b in crds namespaces operators; do cat stack/rendered/bench/$b/*.yaml >stack/$b.yaml; done
 	bundles=$(ls stack/rendered/bench/*/*.yaml | wc -l)
@@ -180,66 +171,36 @@ t0=\$(date +%s%N)
 $wookie deploy $deploy_args -o json >$work/log/wookie-\$1.\$t0.json
 echo "\$t0 \$(date +%s%N)" >>$work/log/wookie-\$1.times
 EOF
-if [ "$STACK" = configmaps ]; then
-cat >kubectl-run.sh <<EOF
+# kubectl's steps per stack, each a kubectl command line; kubectl-run.sh
+# runs them in order and logs the time after each.
+case $STACK in
+configmaps) ksteps=("apply --server-side -f crds.yaml" "apply --server-side -f namespaces.yaml"
+	"apply --server-side -f operators.yaml" "apply --server-side -f services.yaml") ;;
+istio) ksteps=("apply --server-side -f namespaces.yaml" "apply --server-side -f crds.yaml"
+	"wait --for condition=established crd --all --timeout=5m" "apply --server-side -f operators.yaml"
+	"wait --for=condition=Available deployment --all -n istio-system --timeout=5m") ;;
+*) ksteps=("apply --server-side -f crds.yaml" "wait --for condition=established crd --all --timeout=5m"
+	"apply --server-side -f namespaces.yaml" "apply --server-side -f config.yaml"
+	"apply --server-side -f workloads.yaml" "wait --for=condition=Available deployment --all -A --timeout=5m") ;;
+esac
+{
+	cat <<EOF
 set -euo pipefail
 exec 2>$work/log/stderr
 trap '{ echo "kubectl-run.sh \$1: line \$LINENO failed:"; cat $work/log/stderr; } >$work/log/failed' ERR
 cd $work/stack
-k=$kubectl
 t=(\$(date +%s%N))
-for f in crds namespaces operators services; do
-	\$k apply --server-side -f \$f.yaml >/dev/null
-	t+=(\$(date +%s%N))
-done
-echo "\${t[*]}" >>$work/log/kubectl-\$1.times
 EOF
+	for step in "${ksteps[@]}"; do
+		printf '%s %s >/dev/null\nt+=($(date +%%s%%N))\n' "$kubectl" "$step"
+	done
+	printf 'echo "${t[*]}" >>%s/log/kubectl-$1.times\n' "$work"
+} >kubectl-run.sh
+if [ "$STACK" = configmaps ]; then
 # What a no-change deploy is compared with: reading the objects once.
 cat >kubectl-get.sh <<EOF
 set -euo pipefail
 $kubectl get configmaps -A -l bench.wookie.dev/stack=deploy -o json >/dev/null
-EOF
-elif [ "$STACK" = istio ]; then
-cat >kubectl-run.sh <<EOF
-set -euo pipefail
-exec 2>$work/log/stderr
-trap '{ echo "kubectl-run.sh \$1: line \$LINENO failed:"; cat $work/log/stderr; } >$work/log/failed' ERR
-cd $work/stack
-k=$kubectl
-t=(\$(date +%s%N))
-\$k apply --server-side -f namespaces.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k apply --server-side -f crds.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k wait --for condition=established crd --all --timeout=5m >/dev/null
-t+=(\$(date +%s%N))
-\$k apply --server-side -f operators.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k wait --for=condition=Available deployment --all -n istio-system --timeout=5m >/dev/null
-t+=(\$(date +%s%N))
-echo "\${t[*]}" >>$work/log/kubectl-\$1.times
-EOF
-else
-cat >kubectl-run.sh <<EOF
-set -euo pipefail
-exec 2>$work/log/stderr
-trap '{ echo "kubectl-run.sh \$1: line \$LINENO failed:"; cat $work/log/stderr; } >$work/log/failed' ERR
-cd $work/stack
-k=$kubectl
-t=(\$(date +%s%N))
-\$k apply --server-side -f crds.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k wait --for condition=established crd --all --timeout=5m >/dev/null
-t+=(\$(date +%s%N))
-\$k apply --server-side -f namespaces.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k apply --server-side -f config.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k apply --server-side -f workloads.yaml >/dev/null
-t+=(\$(date +%s%N))
-\$k wait --for=condition=Available deployment --all -A --timeout=5m >/dev/null
-t+=(\$(date +%s%N))
-echo "\${t[*]}" >>$work/log/kubectl-\$1.times
 EOF
 fi
 
@@ -382,24 +343,10 @@ wookie_steps() {
 		END {for (i = 1; i <= n; i++) printf "%s\t%.2f\n", order[i], s[order[i]] / c[order[i]]}'
 }
 kubectl_steps() {
-	if [ "$STACK" = istio ]; then
-		awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
-			END {
-				split("apply namespaces.yaml|apply crds.yaml|wait crd established|apply operators.yaml|wait deployment Available", name, "|")
-				for (i = 2; i <= 6; i++) printf "%s\t%.2f\n", name[i - 1], s[i] / n
-			}' "log/kubectl-$1.times"
-		return
-	fi
-	if [ "$STACK" = configmaps ]; then
-		awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
-			END {split("crds|namespaces|operators|services", name, "|"); for (i = 2; i <= 5; i++) printf "apply %s.yaml\t%.2f\n", name[i - 1], s[i] / n}' "log/kubectl-$1.times"
-		return
-	fi
-	awk '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
-		END {
-			split("apply crds.yaml|wait crd established|apply namespaces.yaml|apply config.yaml|apply workloads.yaml|wait deployment Available", name, "|")
-			for (i = 2; i <= 7; i++) printf "%s\t%.2f\n", name[i - 1], s[i] / n
-		}' "log/kubectl-$1.times"
+	local names
+	names=$(printf '%s|' "${ksteps[@]}" | sed 's/ --server-side//g; s/ --timeout=5m//g; s/ --for[= ]condition=/ /g; s/ --all//g; s/ -n [a-z-]*//g; s/ -A//g; s/|$//')
+	awk -v names="$names" '{for (i = 2; i <= NF; i++) s[i] += ($i - $(i - 1)) / 1e9; n++}
+		END {k = split(names, name, "|"); for (i = 2; i <= k + 1; i++) printf "%s\t%.2f\n", name[i - 1], s[i] / n}' "log/kubectl-$1.times"
 }
 
 timer="bash loop"
@@ -438,9 +385,9 @@ BEGIN {
 	printf "%d wookie bundles (layout %s); kubectl %s; %s; %d CPUs, load %s (start / end)\n\n", bundles, layout, kver, timer, cpus, load
 	printf "%-50s %8s %7s %5s\n", "measure", "mean s", "± s", "runs"
 	printf "%-50s %8.2f %7.2f %5d\n", "(a) wookie deploy, first (fresh cluster)", wf, wf_sd, runs
-	printf "%-50s %8.2f %7.2f %5d\n", "(b) kubectl apply + wait, 4 batches, first", kf, kf_sd, runs
+	printf "%-50s %8.2f %7.2f %5d\n", "(b) kubectl apply + wait, first", kf, kf_sd, runs
 	printf "%-50s %8.2f %7.2f %5d\n", "(c) wookie deploy, no change", wn, wn_sd, noop_runs
-	printf "%-50s %8.2f %7.2f %5d\n", "(d) kubectl apply + wait, 4 batches, no change", kn, kn_sd, noop_runs
+	printf "%-50s %8.2f %7.2f %5d\n", "(d) kubectl apply + wait, no change", kn, kn_sd, noop_runs
 	printf "\n%-50s %8s %9s\n", "figure", "value", "target"
 	if (stack == "istio") printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl (a/b)", wf / kf, "<= 0.50", verdict(wf / kf <= 0.5)
 	else printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl (a/b)", wf / kf, "<= 1.00", verdict(wf / kf <= 1)

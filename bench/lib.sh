@@ -25,3 +25,21 @@ hyperfine=false
 if [ "${TIMER:-}" != loop ]; then
 	if need hyperfine hyperfine; then hyperfine=true; else say "· no hyperfine: timing with a bash loop"; fi
 fi
+
+# serve_charts DIR SCRIPT: serve the Helm repository DIR on 127.0.0.1, on a
+# port the kernel picks (the server prints it once it listens), logging to
+# http.log; sets http_pid and url (http://127.0.0.1:PORT). SCRIPT names the
+# caller in the message when the server does not start.
+serve_charts() {
+	local port=
+	python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" >http.log 2>&1 &
+	http_pid=$!
+	for _ in $(seq 100); do
+		port=$(sed -n 's/^Serving HTTP on 127\.0\.0\.1 port \([0-9][0-9]*\).*/\1/p' http.log)
+		[ -n "$port" ] && break
+		kill -0 "$http_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { say "$2: the chart server did not start:"; cat http.log >&2; exit 1; }
+	url=http://127.0.0.1:$port
+}

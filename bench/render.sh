@@ -65,17 +65,7 @@ cd "$work"
 
 # The chart repository on 127.0.0.1, on a port the kernel picks: the
 # server prints it once it listens.
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$charts" >http.log 2>&1 &
-http_pid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/^Serving HTTP on 127\.0\.0\.1 port \([0-9][0-9]*\).*/\1/p' http.log)
-	[ -n "$port" ] && break
-	kill -0 "$http_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$port" ] || { say "render.sh: the chart server did not start:"; cat http.log >&2; exit 1; }
-url=http://127.0.0.1:$port
+serve_charts "$charts" render.sh
 say "· serving $charts at $url"
 
 # A configuration rendering five chart bundles: the default stack
