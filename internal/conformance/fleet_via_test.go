@@ -72,7 +72,10 @@ charts: istio: [_]: repo: %%[1]q
 		"✓ test namespaces/ns-wookie  Fleet: Ready (1/1 clusters)",
 		"Fleet: 1 of 6 bundles not ready (after 45s):",
 		"cluster test: bundle istio-ingressgateway (Bundle fleet-local/wookie-test-services-istio-ingressgateway): NotReady: ",
-		`deployment.apps istio-ingress/istio-ingressgateway [progressing,error] Internal error occurred: failed calling webhook "object.sidecar-injector.istio.io"`,
+		// Fleet's reason: "[progressing] Deployment does not have minimum
+		// availability", then, once the ReplicaSet reports it, "[progressing,error]
+		// ... failed calling webhook "object.sidecar-injector.istio.io"".
+		"deployment.apps istio-ingress/istio-ingressgateway [progressing",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("deploy --via fleet output lacks %q", want)
