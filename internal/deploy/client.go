@@ -48,22 +48,10 @@ var quietLogs sync.Once
 // so kinds whose CRDs an earlier batch created are found.
 func connect(t Target) (*conn, error) {
 	quietLogs.Do(func() { ctrllog.SetLogger(logr.Discard()) })
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if t.Kubeconfig != "" {
-		rules.ExplicitPath = t.Kubeconfig
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: t.Context}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	cfg, err := RESTConfig(t)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig context %q: %w", t.Context, err)
+		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	// No client-side rate limit: API Priority and Fairness on the server
-	// does that job (as kubectl leaves it to the server), and client-go's
-	// per-resource buckets would otherwise slow a deploy of hundreds of
-	// objects down to its QPS.
-	cfg.QPS, cfg.Burst = -1, 0
-	cfg.UserAgent = "wookie"
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig context %q: %w", t.Context, err)
@@ -77,6 +65,27 @@ func connect(t Target) (*conn, error) {
 		return nil, fmt.Errorf("context %q: %w", t.Context, err)
 	}
 	return &conn{cfg: cfg, client: c, mapper: mapper}, nil
+}
+
+// RESTConfig is the client configuration of t, as every deploy uses it:
+// user agent wookie, no client-side rate limit (API Priority and Fairness
+// on the server does that job, as kubectl leaves it to the server, and
+// client-go's per-resource buckets would otherwise slow a deploy of
+// hundreds of objects down to its QPS).
+func RESTConfig(t Target) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if t.Kubeconfig != "" {
+		rules.ExplicitPath = t.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: t.Context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig context %q: %w", t.Context, err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.UserAgent = "wookie"
+	return cfg, nil
 }
 
 // manager returns a resource manager whose waits also use the given

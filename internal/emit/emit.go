@@ -210,11 +210,12 @@ func gitopsDefaults(in *plan.GitOps, opts Options) plan.GitOps {
 	if in != nil {
 		g = *in
 	}
-	g.Fleet = &plan.FleetGitOps{GitRepo: "wookie", Namespace: "fleet-default"}
+	g.Fleet = &plan.FleetGitOps{}
 	if in != nil && in.Fleet != nil {
-		g.Fleet.GitRepo = or(in.Fleet.GitRepo, g.Fleet.GitRepo)
-		g.Fleet.Namespace = or(in.Fleet.Namespace, g.Fleet.Namespace)
+		*g.Fleet = *in.Fleet
 	}
+	g.Fleet.GitRepo = or(g.Fleet.GitRepo, "wookie")
+	g.Fleet.Namespace = or(g.Fleet.Namespace, "fleet-default")
 	g.ArgoCD = &plan.ArgoCDGitOps{Namespace: "argocd", Project: "default"}
 	if in != nil && in.ArgoCD != nil {
 		g.ArgoCD.Namespace = or(in.ArgoCD.Namespace, g.ArgoCD.Namespace)

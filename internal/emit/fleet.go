@@ -187,10 +187,23 @@ func (s *site) fleet() error {
 // fleetWorkspace is the Fleet workspace of g's cluster: its
 // gitops.fleet.workspace, else gitops.fleet.namespace.
 func (s *site) fleetWorkspace(g *clusterGraph) string {
-	if gc := g.cluster.GitOps; gc != nil && gc.Fleet != nil && gc.Fleet.Workspace != "" {
+	return FleetWorkspace(s.plan, g.cluster)
+}
+
+// FleetSettings are p's Fleet settings with their defaults filled in:
+// GitRepo wookie, Namespace fleet-default.
+func FleetSettings(p *plan.Plan) plan.FleetGitOps {
+	return *gitopsDefaults(p.GitOps, Options{}).Fleet
+}
+
+// FleetWorkspace is the Fleet workspace of cluster c of p: its
+// gitops.fleet.workspace, else gitops.fleet.namespace (default
+// fleet-default).
+func FleetWorkspace(p *plan.Plan, c *plan.Cluster) string {
+	if gc := c.GitOps; gc != nil && gc.Fleet != nil && gc.Fleet.Workspace != "" {
 		return gc.Fleet.Workspace
 	}
-	return s.gitops.Fleet.Namespace
+	return FleetSettings(p).Namespace
 }
 
 // fleetNames returns the Fleet bundle name of every bundle of g and

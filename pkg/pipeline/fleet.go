@@ -75,14 +75,14 @@ func (p *Pipeline) FleetBundles(ctx context.Context, pl *Plan, o FleetOptions) (
 // them. Fleet's errors are a *fleet.NotReadyError; a management cluster
 // without Fleet a *fleet.NotInstalledError.
 func (p *Pipeline) DeployViaFleet(ctx context.Context, pl *Plan, bundles []FleetBundle, o FleetOptions) (*FleetResult, error) {
-	return fleet.Deploy(ctx, pl, fleetInput(bundles), o.fleetOptions())
+	return fleet.Deploy(ctx, pl, bundles, o.fleetOptions())
 }
 
 // StatusViaFleet reads Fleet's verdict on every bundle DeployViaFleet
 // would hand over, and the Bundles it handed over before that left the
 // Plan (State Extra).
 func (p *Pipeline) StatusViaFleet(ctx context.Context, pl *Plan, bundles []FleetBundle, o FleetOptions) ([]FleetState, error) {
-	return fleet.Status(ctx, pl, fleetInput(bundles), o.fleetOptions())
+	return fleet.Status(ctx, pl, bundles, o.fleetOptions())
 }
 
 // fleetOptions are the options of package fleet for o.
@@ -91,13 +91,4 @@ func (o FleetOptions) fleetOptions() fleet.Options {
 		Clusters: o.Clusters, Kubeconfig: o.Kubeconfig, Context: o.Context,
 		Timeout: o.Timeout, Prune: o.Prune, OnEvent: o.OnEvent,
 	}
-}
-
-// fleetInput is bundles as package fleet takes them.
-func fleetInput(bundles []FleetBundle) []fleet.Bundle {
-	out := make([]fleet.Bundle, len(bundles))
-	for i, b := range bundles {
-		out[i] = fleet.Bundle{Cluster: b.Cluster, Bundle: b.Bundle, Workspace: b.Workspace, Name: b.Name, Object: b.Object}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,9 +17,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"wookie.dev/wookie/internal/deploy"
+	"wookie.dev/wookie/internal/emit"
 	"wookie.dev/wookie/internal/plan"
 )
 
@@ -182,21 +183,15 @@ func FleetClusters(p *plan.Plan) map[string]bool {
 }
 
 // Bundle is the Fleet Bundle resource of one bundle of the Plan, as
-// internal/emit builds it (emit.FleetBundles).
-type Bundle struct {
-	// Cluster and Bundle name the bundle in the Plan.
-	Cluster, Bundle string
-	// Workspace and Name name the Fleet Bundle.
-	Workspace, Name string
-	// Object is the Bundle resource.
-	Object map[string]any
-}
+// emit.FleetBundles builds it.
+type Bundle = emit.FleetBundle
 
-// handed is one bundle to hand to Fleet.
+// handed is one bundle to hand to Fleet: its Bundle with wookie's labels
+// and the dependsOn entries naming bundles that install Fleet dropped.
 type handed struct {
-	Cluster, Bundle, Workspace, Name string
-	batch                            string
-	obj                              *unstructured.Unstructured
+	emit.FleetBundle
+	batch string
+	obj   *unstructured.Unstructured
 }
 
 // Management returns the cluster of p that Fleet runs in:
@@ -251,8 +246,7 @@ func newSession(p *plan.Plan, bundles []Bundle, opts Options) (*session, error) 
 			}
 		}
 	}
-	kubeconfig := or(opts.Kubeconfig, mgmt.Kubeconfig)
-	s.cfg, err = restConfig(kubeconfig, or(opts.Context, mgmt.Context))
+	s.cfg, err = deploy.RESTConfig(deploy.Target{Kubeconfig: or(opts.Kubeconfig, mgmt.Kubeconfig), Context: or(opts.Context, mgmt.Context)})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s (Fleet's management cluster): %w", mgmt.Name, err)
 	}
@@ -303,9 +297,9 @@ func (s *session) pick(bundles []Bundle) error {
 			l = map[string]string{}
 		}
 		l[ManagedBy] = deploy.FieldManager
-		l[gitRepoLabel] = s.gitRepo()
+		l[gitRepoLabel] = emit.FleetSettings(s.p).GitRepo
 		obj.SetLabels(l)
-		s.bundles = append(s.bundles, handed{Cluster: b.Cluster, Bundle: b.Bundle, Workspace: b.Workspace, Name: b.Name, batch: l[batchLabel], obj: obj})
+		s.bundles = append(s.bundles, handed{FleetBundle: b, batch: l[batchLabel], obj: obj})
 	}
 	return nil
 }
@@ -375,12 +369,16 @@ func Deploy(ctx context.Context, p *plan.Plan, bundles []Bundle, opts Options) (
 	if res.Registered, err = s.register(ctx); err != nil {
 		return nil, err
 	}
+	before, err := s.look(ctx, false)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	if err := s.apply(ctx, res); err != nil {
+	if err := s.apply(ctx, before, res); err != nil {
 		return res, err
 	}
 	if opts.Prune {
-		if res.Pruned, err = s.prune(ctx); err != nil {
+		if res.Pruned, err = s.prune(ctx, before); err != nil {
 			return res, err
 		}
 	}
@@ -399,19 +397,15 @@ func Status(ctx context.Context, p *plan.Plan, bundles []Bundle, opts Options) (
 	if err := s.checkInstalled(ctx); err != nil {
 		return nil, err
 	}
-	var out []State
-	for _, b := range s.bundles {
-		st, err := s.read(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	extra, err := s.stale(ctx)
+	snap, err := s.look(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range extra {
+	var out []State
+	for _, b := range s.bundles {
+		out = append(out, s.read(b, snap))
+	}
+	for _, o := range s.stale(snap) {
 		l := o.GetLabels()
 		out = append(out, State{
 			Cluster: l[clusterLabel], Batch: l[batchLabel], Bundle: l[bundleLabel],
@@ -424,8 +418,9 @@ func Status(ctx context.Context, p *plan.Plan, bundles []Bundle, opts Options) (
 
 // apply applies every Bundle with server-side apply (field manager
 // wookie, taking over conflicting fields: the Bundles are wookie's),
-// creating the workspaces that do not exist.
-func (s *session) apply(ctx context.Context, res *Result) error {
+// creating the workspaces that do not exist; a Bundle that before holds
+// as wookie would apply it is not sent.
+func (s *session) apply(ctx context.Context, before *snapshot, res *Result) error {
 	done := map[string]bool{}
 	for _, b := range s.bundles {
 		if !done[b.Workspace] {
@@ -434,11 +429,8 @@ func (s *session) apply(ctx context.Context, res *Result) error {
 			}
 			done[b.Workspace] = true
 		}
-		before, err := s.dyn.Resource(bundleGVR).Namespace(b.Workspace).Get(ctx, b.Name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("cluster %s: bundle %s: Bundle %s/%s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, err)
-		}
-		if before != nil && before.GetName() != "" && holds(before.Object, b.obj.Object) {
+		live := before.bundles[b.Workspace+"/"+b.Name]
+		if live != nil && holds(live.Object, b.obj.Object) {
 			res.Unchanged++
 			s.emit(deploy.Event{Type: "fleet-applied", Cluster: b.Cluster, Batch: b.batch, Bundle: b.Bundle,
 				Object: "Bundle " + b.Workspace + "/" + b.Name, Message: "unchanged"})
@@ -450,9 +442,9 @@ func (s *session) apply(ctx context.Context, res *Result) error {
 		}
 		verb := "created"
 		switch {
-		case before == nil || before.GetName() == "":
+		case live == nil:
 			res.Created++
-		case before.GetResourceVersion() == after.GetResourceVersion():
+		case live.GetResourceVersion() == after.GetResourceVersion():
 			verb = "unchanged"
 			res.Unchanged++
 		default:
@@ -537,53 +529,76 @@ func sameKind(a, b any) bool {
 	return kind(a) == kind(b)
 }
 
-// stale lists the Bundles wookie made for this configuration (label
-// wookie.dev/gitrepo: gitops.fleet.gitRepo) in the workspaces of the
-// Plan's clusters that are not among s.bundles: with --cluster, those of
-// the clusters named; without, those of any cluster, including clusters
-// that left the Plan or Fleet's downstream.
-func (s *session) stale(ctx context.Context) ([]unstructured.Unstructured, error) {
+// stale lists the Bundles of snap that are not among s.bundles: with
+// --cluster, those of the clusters named; without, those of any cluster,
+// including clusters that left the Plan or Fleet's downstream.
+func (s *session) stale(snap *snapshot) []*unstructured.Unstructured {
 	keep := map[string]bool{}
-	workspaces := map[string]bool{}
 	for _, b := range s.bundles {
 		keep[b.Workspace+"/"+b.Name] = true
 	}
-	for _, c := range s.p.Clusters {
-		workspaces[workspaceOf(s.p, &c)] = true
+	var out []*unstructured.Unstructured
+	for _, k := range sortedKeys(snap.bundles) {
+		o := snap.bundles[k]
+		if keep[k] || len(s.opts.Clusters) > 0 && !slices.Contains(s.scope, o.GetLabels()[clusterLabel]) {
+			continue
+		}
+		out = append(out, o)
 	}
-	var out []unstructured.Unstructured
+	return out
+}
+
+// snapshot is what the management cluster holds of this configuration's
+// Bundles at one moment.
+type snapshot struct {
+	// bundles are the Bundles by workspace/name.
+	bundles map[string]*unstructured.Unstructured
+	// deployments are the BundleDeployments by their Bundle's
+	// workspace/name; nil when not read.
+	deployments map[string][]*unstructured.Unstructured
+}
+
+// look reads a snapshot with one list of Bundles per workspace of the
+// Plan (wookie's labels: managed-by and wookie.dev/gitrepo, so another
+// configuration's Bundles are not among them) and, with deployments, one
+// list of BundleDeployments across namespaces (which carry their Bundle's
+// labels).
+func (s *session) look(ctx context.Context, deployments bool) (*snapshot, error) {
+	sel := labels.Set{ManagedBy: deploy.FieldManager, gitRepoLabel: emit.FleetSettings(s.p).GitRepo}.String()
+	snap := &snapshot{bundles: map[string]*unstructured.Unstructured{}}
+	workspaces := map[string]bool{}
+	for i := range s.p.Clusters {
+		workspaces[emit.FleetWorkspace(s.p, &s.p.Clusters[i])] = true
+	}
 	for _, ws := range sortedKeys(workspaces) {
-		list, err := s.dyn.Resource(bundleGVR).Namespace(ws).List(ctx, metav1.ListOptions{
-			LabelSelector: labels.Set{ManagedBy: deploy.FieldManager, gitRepoLabel: s.gitRepo()}.String(),
-		})
+		list, err := s.dyn.Resource(bundleGVR).Namespace(ws).List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: list Bundles in %s: %w", s.mgmt.Name, ws, err)
 		}
-		for _, o := range list.Items {
-			if keep[ws+"/"+o.GetName()] || len(s.opts.Clusters) > 0 && !slices.Contains(s.scope, o.GetLabels()[clusterLabel]) {
-				continue
-			}
-			out = append(out, o)
+		for i := range list.Items {
+			snap.bundles[ws+"/"+list.Items[i].GetName()] = &list.Items[i]
 		}
 	}
-	return out, nil
-}
-
-// gitRepo is the Plan's gitops.fleet.gitRepo, the name that tells this
-// configuration's Bundles from another's in the same workspace.
-func (s *session) gitRepo() string {
-	if s.p.GitOps != nil && s.p.GitOps.Fleet != nil && s.p.GitOps.Fleet.GitRepo != "" {
-		return s.p.GitOps.Fleet.GitRepo
+	if !deployments {
+		return snap, nil
 	}
-	return "wookie"
-}
-
-// prune deletes the stale Bundles; Fleet then removes what they deployed.
-func (s *session) prune(ctx context.Context) (int, error) {
-	stale, err := s.stale(ctx)
+	list, err := s.dyn.Resource(bundleDeploymentGVR).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("cluster %s: list BundleDeployments: %w", s.mgmt.Name, err)
 	}
+	snap.deployments = map[string][]*unstructured.Unstructured{}
+	for i := range list.Items {
+		l := list.Items[i].GetLabels()
+		k := l["fleet.cattle.io/bundle-namespace"] + "/" + l["fleet.cattle.io/bundle-name"]
+		snap.deployments[k] = append(snap.deployments[k], &list.Items[i])
+	}
+	return snap, nil
+}
+
+// prune deletes the stale Bundles of snap; Fleet then removes what they
+// deployed.
+func (s *session) prune(ctx context.Context, snap *snapshot) (int, error) {
+	stale := s.stale(snap)
 	for _, o := range stale {
 		err := s.dyn.Resource(bundleGVR).Namespace(o.GetNamespace()).Delete(ctx, o.GetName(), metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -596,34 +611,6 @@ func (s *session) prune(ctx context.Context) (int, error) {
 	return len(stale), nil
 }
 
-// workspaceOf is the Fleet workspace of c: its own, else the Plan's
-// Fleet namespace, else fleet-default.
-func workspaceOf(p *plan.Plan, c *plan.Cluster) string {
-	if c.GitOps != nil && c.GitOps.Fleet != nil && c.GitOps.Fleet.Workspace != "" {
-		return c.GitOps.Fleet.Workspace
-	}
-	if p.GitOps != nil && p.GitOps.Fleet != nil && p.GitOps.Fleet.Namespace != "" {
-		return p.GitOps.Fleet.Namespace
-	}
-	return "fleet-default"
-}
-
-// restConfig is the client configuration of context in kubeconfig
-// ("" for the default loading rules).
-func restConfig(kubeconfig, context string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig context %q: %w", context, err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.UserAgent = "wookie"
-	return cfg, nil
-}
-
 // or returns a, or b when a is empty.
 func or(a, b string) string {
 	if a != "" {
@@ -633,11 +620,6 @@ func or(a, b string) string {
 }
 
 // sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

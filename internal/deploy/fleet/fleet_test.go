@@ -143,11 +143,7 @@ func bundlesOf(t *testing.T, doc string) (*plan.Plan, []fleet.Bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []fleet.Bundle
-	for _, b := range bundles {
-		out = append(out, fleet.Bundle{Cluster: b.Cluster, Bundle: b.Bundle, Workspace: b.Workspace, Name: b.Name, Object: b.Object})
-	}
-	return p, out
+	return p, bundles
 }
 
 // events collects deploy events.

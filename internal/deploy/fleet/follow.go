@@ -7,10 +7,7 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"wookie.dev/wookie/internal/deploy"
 )
@@ -36,12 +33,13 @@ func (s *session) follow(ctx context.Context, start time.Time) ([]State, error) 
 	last := make([]State, len(s.bundles))
 	since := make([]time.Time, len(s.bundles)) // when last[i] began
 	for {
+		snap, err := s.look(ctx, true)
+		if err != nil {
+			return nil, err
+		}
 		states := make([]State, len(s.bundles))
 		for i, b := range s.bundles {
-			st, err := s.read(ctx, b)
-			if err != nil {
-				return nil, err
-			}
+			st := s.read(b, snap)
 			states[i] = st
 			if st.State != last[i].State || st.Message != last[i].Message {
 				since[i] = time.Now()
@@ -163,17 +161,14 @@ func dependsOn(obj *unstructured.Unstructured) []string {
 	return out
 }
 
-// read is Fleet's verdict on b now.
-func (s *session) read(ctx context.Context, b handed) (State, error) {
+// read is Fleet's verdict on b in snap.
+func (s *session) read(b handed, snap *snapshot) State {
 	st := State{Cluster: b.Cluster, Batch: b.batch, Bundle: b.Bundle, Workspace: b.Workspace, Name: b.Name}
-	o, err := s.dyn.Resource(bundleGVR).Namespace(b.Workspace).Get(ctx, b.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	o := snap.bundles[b.Workspace+"/"+b.Name]
+	if o == nil {
 		st.State = "Absent"
 		st.Message = "no such Bundle on the management cluster"
-		return st, nil
-	}
-	if err != nil {
-		return st, fmt.Errorf("cluster %s: bundle %s: read Bundle %s/%s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, err)
+		return st
 	}
 	observed, _, _ := unstructured.NestedInt64(o.Object, "status", "observedGeneration")
 	desired, _, _ := unstructured.NestedInt64(o.Object, "status", "summary", "desiredReady")
@@ -193,37 +188,27 @@ func (s *session) read(ctx context.Context, b handed) (State, error) {
 	default:
 		st.State = or(display, "NotReady")
 		st.Message = strings.TrimSpace(msg)
-		bd, err := s.deploymentMessages(ctx, b, st.Message)
-		if err != nil {
-			return st, err
-		}
+		bd := deploymentMessages(snap.deployments[b.Workspace+"/"+b.Name], st.Message)
 		st.Message = strings.Join(slices.DeleteFunc([]string{st.Message, bd}, func(x string) bool { return x == "" }), "; ")
 	}
 	st.Message = oneLine(st.Message)
-	return st, nil
+	return st
 }
 
-// deploymentMessages are the states and messages of b's
-// BundleDeployments that are not ready, "cluster NS/NAME: State:
+// deploymentMessages are the states and messages of the
+// BundleDeployments ds that are not ready, "cluster NS/NAME: State:
 // message" joined by "; ", leaving out those whose message the Bundle's
 // (known) already carries.
-func (s *session) deploymentMessages(ctx context.Context, b handed, known string) (string, error) {
-	list, err := s.dyn.Resource(bundleDeploymentGVR).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{
-		"fleet.cattle.io/bundle-name":      b.Name,
-		"fleet.cattle.io/bundle-namespace": b.Workspace,
-	}.String()})
-	if err != nil {
-		return "", fmt.Errorf("cluster %s: bundle %s: list BundleDeployments of %s/%s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, err)
-	}
+func deploymentMessages(ds []*unstructured.Unstructured, known string) string {
 	var out []string
-	for _, d := range list.Items {
-		status, msg := condition(&d, "Ready")
+	for _, d := range ds {
+		status, msg := condition(d, "Ready")
 		if status == "True" {
 			continue
 		}
 		state, _, _ := unstructured.NestedString(d.Object, "status", "display", "state")
 		if msg == "" {
-			_, msg = condition(&d, "Deployed")
+			_, msg = condition(d, "Deployed")
 		}
 		msg = strings.TrimPrefix(strings.TrimSpace(msg), "not ready: ")
 		if msg != "" && strings.Contains(known, msg) {
@@ -239,7 +224,7 @@ func (s *session) deploymentMessages(ctx context.Context, b handed, known string
 		out = append(out, line)
 	}
 	slices.Sort(out)
-	return strings.Join(out, "; "), nil
+	return strings.Join(out, "; ")
 }
 
 // targetsOf describes a Bundle's targets for messages.

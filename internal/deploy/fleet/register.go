@@ -14,6 +14,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"wookie.dev/wookie/internal/deploy"
+	"wookie.dev/wookie/internal/emit"
 	"wookie.dev/wookie/internal/plan"
 )
 
@@ -45,7 +46,7 @@ func (s *session) register(ctx context.Context) (int, error) {
 			}
 			name = or(c.GitOps.Fleet.ClusterName, name)
 		}
-		ws := workspaceOf(s.p, c)
+		ws := emit.FleetWorkspace(s.p, c)
 		done, err := s.registerCluster(ctx, c, ws, name, mgmtURL, mgmtCA)
 		if err != nil {
 			return n, fmt.Errorf("cluster %s: register with Fleet as Cluster %s/%s: %w", c.Name, ws, name, err)
