@@ -430,26 +430,26 @@ func (s *session) apply(ctx context.Context, before *snapshot, res *Result) erro
 			done[b.Workspace] = true
 		}
 		live := before.bundles[b.Workspace+"/"+b.Name]
-		if live != nil && holds(live.Object, b.obj.Object) {
-			res.Unchanged++
-			s.emit(deploy.Event{Type: "fleet-applied", Cluster: b.Cluster, Batch: b.batch, Bundle: b.Bundle,
-				Object: "Bundle " + b.Workspace + "/" + b.Name, Message: "unchanged"})
-			continue
+		verb := "unchanged"
+		if live == nil || !holds(live.Object, b.obj.Object) {
+			after, err := strictApply(ctx, s.dyn.Resource(bundleGVR).Namespace(b.Workspace), b.obj)
+			if err != nil {
+				return fmt.Errorf("cluster %s: bundle %s: apply Bundle %s/%s to cluster %s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, s.mgmt.Name, err)
+			}
+			switch {
+			case live == nil:
+				verb = "created"
+			case live.GetResourceVersion() != after.GetResourceVersion():
+				verb = "configured"
+			}
 		}
-		after, err := strictApply(ctx, s.dyn.Resource(bundleGVR).Namespace(b.Workspace), b.obj)
-		if err != nil {
-			return fmt.Errorf("cluster %s: bundle %s: apply Bundle %s/%s to cluster %s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, s.mgmt.Name, err)
-		}
-		verb := "created"
-		switch {
-		case live == nil:
+		switch verb {
+		case "created":
 			res.Created++
-		case live.GetResourceVersion() == after.GetResourceVersion():
-			verb = "unchanged"
-			res.Unchanged++
-		default:
-			verb = "configured"
+		case "configured":
 			res.Configured++
+		default:
+			res.Unchanged++
 		}
 		s.emit(deploy.Event{Type: "fleet-applied", Cluster: b.Cluster, Batch: b.batch, Bundle: b.Bundle,
 			Object: "Bundle " + b.Workspace + "/" + b.Name, Message: verb})
