@@ -294,29 +294,6 @@ func TestDeployViaFleet(t *testing.T) {
 		}
 	})
 
-	t.Run("down left out of downstream", func(t *testing.T) {
-		// A valid Plan names at least one downstream cluster; this one has
-		// no third, so Downstream is set after validation to a name that
-		// leaves down out.
-		p5, bundles5 := bundlesOf(t, planYAML(mgmt, down, false, false))
-		p5.GitOps.Fleet.Downstream = []string{"elsewhere"}
-		var ev5 events
-		_, err := fleet.Deploy(ctx, p5, bundles5, fleet.Options{Clusters: []string{"down"}})
-		if err == nil || !strings.Contains(err.Error(), "--cluster down: not deployed through Fleet") {
-			t.Errorf("deploy --cluster down: %v, want it refused", err)
-		}
-		res, err := fleet.Deploy(ctx, p5, bundles5, fleet.Options{Prune: true, Timeout: 2 * time.Minute, Interval: 500 * time.Millisecond, OnEvent: ev5.add})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Pruned != 2 || len(res.States) != 4 || res.Registered != 0 {
-			t.Errorf("result %+v: want down's 2 Bundles pruned, mgmt's 4 ready, none registered", res)
-		}
-		if diff := cmp.Diff([]string{"note down/", "pruned down/ns-app", "pruned down/hello"}, ev5.of("note", "pruned")); diff != "" {
-			t.Errorf("events (-want +got):\n%s", diff)
-		}
-	})
-
 	t.Run("field Fleet does not know", func(t *testing.T) {
 		p4, bundles4 := bundlesOf(t, planYAML(mgmt, down, false, false))
 		bundles4[1].Object["spec"].(map[string]any)["helmm"] = map[string]any{"releaseName": "x"} // [0] installs Fleet
@@ -340,6 +317,31 @@ func TestDeployViaFleet(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q lacks %q", err, want)
 			}
+		}
+	})
+
+	// Last: it prunes down's Bundles, whose namespace then terminates.
+	t.Run("down left out of downstream", func(t *testing.T) {
+		// A valid Plan names at least one downstream cluster; this one has
+		// no third, so Downstream is set after validation to a name that
+		// leaves down out.
+		p5, bundles5 := bundlesOf(t, planYAML(mgmt, down, false, false))
+		p5.GitOps.Fleet.Downstream = []string{"elsewhere"}
+		var ev5 events
+		_, err := fleet.Deploy(ctx, p5, bundles5, fleet.Options{Clusters: []string{"down"}})
+		if err == nil || !strings.Contains(err.Error(), "--cluster down: not deployed through Fleet") {
+			t.Errorf("deploy --cluster down: %v, want it refused", err)
+		}
+		res, err := fleet.Deploy(ctx, p5, bundles5, fleet.Options{Prune: true, Timeout: 2 * time.Minute, Interval: 500 * time.Millisecond, OnEvent: ev5.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Pruned too: mgmt's broken bundle of the subtest before.
+		if res.Pruned != 3 || len(res.States) != 4 || res.Registered != 0 {
+			t.Errorf("result %+v: want down's 2 Bundles and broken pruned, mgmt's 4 ready, none registered", res)
+		}
+		if diff := cmp.Diff([]string{"note down/", "pruned down/ns-app", "pruned down/hello", "pruned mgmt/broken"}, ev5.of("note", "pruned")); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
 		}
 	})
 }
