@@ -314,7 +314,7 @@ func chartProblems(ch *Chart) [][2]string {
 	switch repo := ch.Repo; {
 	case repo == "":
 		add("chart.repo", "required")
-	case hasUserInfo(repo):
+	case hasCredentials(repo):
 		remote = true
 		add("chart.repo", "%q has credentials in it (before the @): give them in the credentials file ($WOOKIE_CREDENTIALS), not in the configuration", errtext.RedactURL(repo))
 	case strings.HasPrefix(repo, "http://"), strings.HasPrefix(repo, "https://"):
@@ -348,22 +348,6 @@ func chartProblems(ch *Chart) [][2]string {
 		add("chart.digest", "%q is not sha256:<64 lowercase hex digits>", ch.Digest)
 	}
 	return out
-}
-
-// hasUserInfo reports whether the http(s) or oci:// URL raw carries user
-// information (user:password@ or token@), or looks as if it did and does
-// not parse.
-func hasUserInfo(raw string) bool {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok || scheme != "http" && scheme != "https" && scheme != "oci" {
-		return false
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		authority, _, _ := strings.Cut(rest, "/")
-		return strings.Contains(authority, "@") || strings.Contains(rest, "@") && strings.Contains(authority, ":")
-	}
-	return u.User != nil
 }
 
 // urlReason is the reason of a url.Parse error, without the URL that the

@@ -19,7 +19,7 @@ func (v *validator) gitops(g *GitOps, clusters []Cluster) {
 	}
 	at := func(field, msg string) { v.add(Error{Field: "gitops." + field, Msg: msg}) }
 	switch {
-	case hasUserInfo(g.Repo):
+	case hasCredentials(g.Repo):
 		at("repo", fmt.Sprintf("%q has credentials in it (before the @): it is written into every GitOps output; give the engines Git credentials of their own", errtext.RedactURL(g.Repo)))
 	case strings.ContainsAny(g.Repo, " \t\n"):
 		at("repo", fmt.Sprintf("%q is not a Git repository URL", g.Repo))
@@ -80,7 +80,10 @@ func (v *validator) clusterGitOps(g *ClusterGitOps, cname string) {
 		if f.Workspace != "" {
 			v.dnsLabel(Error{Cluster: cname, Field: "gitops.fleet.workspace"}, f.Workspace)
 		}
-		if f.APIServer != "" && !httpsURL(f.APIServer) {
+		switch {
+		case hasCredentials(f.APIServer):
+			at("fleet.apiServer", credentialsInServerURL(f.APIServer))
+		case f.APIServer != "" && !httpsURL(f.APIServer):
 			at("fleet.apiServer", fmt.Sprintf("%q: want the API server's URL, https://HOST[:PORT]", f.APIServer))
 		}
 		for _, k := range slices.Sorted(maps.Keys(f.ClusterSelector)) {
@@ -93,13 +96,22 @@ func (v *validator) clusterGitOps(g *ClusterGitOps, cname string) {
 		}
 	}
 	if a := g.ArgoCD; a != nil {
-		if a.Server != "" && !strings.HasPrefix(a.Server, "https://") && !strings.HasPrefix(a.Server, "http://") {
+		switch {
+		case hasCredentials(a.Server):
+			at("argocd.server", credentialsInServerURL(a.Server))
+		case a.Server != "" && !strings.HasPrefix(a.Server, "https://") && !strings.HasPrefix(a.Server, "http://"):
 			at("argocd.server", fmt.Sprintf("%q: want the API server's URL, https://...", a.Server))
 		}
 	}
 	if f := g.Flux; f != nil && f.KubeConfigSecret != "" {
 		v.dnsLabel(Error{Cluster: cname, Field: "gitops.flux.kubeConfigSecret"}, f.KubeConfigSecret)
 	}
+}
+
+// credentialsInServerURL is the message for an API server URL with
+// credentials in it, which it does not repeat.
+func credentialsInServerURL(raw string) string {
+	return fmt.Sprintf("%q has credentials in it (before the @): it is written into the GitOps output; give the engine credentials of its own", errtext.RedactURL(raw))
 }
 
 // httpsURL reports whether s is an https URL with a host.
