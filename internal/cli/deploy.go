@@ -265,7 +265,7 @@ func (f *deployFlags) options(s *streams) pipeline.DeployOptions {
 // report turns the outcome of a deploy (wookie up's too) into the summary
 // line on stderr, or the error with its hint.
 func (f *deployFlags) report(s *streams, sum *pipeline.Summary, err error, start time.Time) error {
-	var ce *deploy.ConflictError
+	var ce *pipeline.ConflictError
 	if errors.As(err, &ce) {
 		return fmt.Errorf("%w\nhint: --force-conflicts takes the fields over for wookie", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/deploy"
-	"wookie.dev/wookie/internal/deploy/fleet"
 	"wookie.dev/wookie/pkg/pipeline"
 )
 
@@ -86,9 +85,10 @@ func runDeployViaFleet(cmd *cobra.Command, s *streams, f *deployFlags) error {
 	return nil
 }
 
-// withFleetHint adds the way to install Fleet to a NotInstalledError.
+// withFleetHint adds the way to install Fleet to a
+// FleetNotInstalledError.
 func withFleetHint(err error) error {
-	var ni *fleet.NotInstalledError
+	var ni *pipeline.FleetNotInstalledError
 	if errors.As(err, &ni) {
 		return fmt.Errorf("%w\nhint: enable the fleet project (projects: fleet: enable: true) and install Fleet with wookie deploy --until fleet", err)
 	}

@@ -18,6 +18,14 @@ type FleetBundle = emit.FleetBundle
 // FleetResult is what DeployViaFleet did (see fleet.Result).
 type FleetResult = fleet.Result
 
+// FleetNotReadyError reports the bundles Fleet did not make ready (see
+// fleet.NotReadyError).
+type FleetNotReadyError = fleet.NotReadyError
+
+// FleetNotInstalledError says that the management cluster has no Fleet
+// (see fleet.NotInstalledError).
+type FleetNotInstalledError = fleet.NotInstalledError
+
 // FleetOptions say which clusters DeployViaFleet and StatusViaFleet work
 // on, how they reach Fleet's management cluster, and what a deploy does.
 type FleetOptions struct {
@@ -72,8 +80,8 @@ func (p *Pipeline) FleetBundles(ctx context.Context, pl *Plan, o FleetOptions) (
 // Fleet, applies the Bundles with server-side apply, deletes with o.Prune
 // the ones that left the Plan, and reads Fleet's status. The bundles that
 // install Fleet (the fleet project's) are not handed over: Deploy installs
-// them. Fleet's errors are a *fleet.NotReadyError; a management cluster
-// without Fleet a *fleet.NotInstalledError.
+// them. Fleet's errors are a *FleetNotReadyError; a management cluster
+// without Fleet a *FleetNotInstalledError.
 func (p *Pipeline) DeployViaFleet(ctx context.Context, pl *Plan, bundles []FleetBundle, o FleetOptions) (*FleetResult, error) {
 	return fleet.Deploy(ctx, pl, bundles, o.fleetOptions())
 }

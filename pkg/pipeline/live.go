@@ -35,6 +35,17 @@ type DeployOptions struct {
 	OnEvent func(Event)
 }
 
+// ConflictError reports fields of objects to apply that other field
+// managers own: Deploy returns it unless ForceConflicts (Diff shows
+// conflicts as changes). Its Conflicts name each object, manager and
+// field.
+type ConflictError = deploy.ConflictError
+
+// LockError says that another deploy holds the lock (a Lease in the
+// inventory's namespace) of a cluster Deploy was to apply to, for longer
+// than LockWait: it names the holder and when its lock lapses.
+type LockError = deploy.LockError
+
 // deployOptions are the options of package deploy for o: the clusters
 // with inputs rendered as RenderLive leaves them to be.
 func (p *Pipeline) deployOptions(pl *Plan, o DeployOptions) (deploy.Options, error) {
@@ -64,8 +75,8 @@ func (p *Pipeline) deployOptions(pl *Plan, o DeployOptions) (deploy.Options, err
 // apply, cluster by cluster and batch by batch, waiting for readiness;
 // it records what it applied in each cluster's inventory and, with
 // Prune, deletes what left the Plan. A conflict with another field
-// manager is a *deploy.ConflictError, a cluster locked by another deploy
-// a *deploy.LockError. With o.Select it applies only the part picked,
+// manager is a *ConflictError, a cluster locked by another deploy a
+// *LockError. With o.Select it applies only the part picked,
 // after checking that what it depends on is ready in the cluster (else a
 // *DependencyError), and prunes only what left that part.
 func (p *Pipeline) Deploy(ctx context.Context, pl *Plan, res *Result, o DeployOptions) (*Summary, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +317,50 @@ func TestLive(t *testing.T) {
 	}
 	if again.Created != 0 || again.Configured != 0 || again.Unchanged != sum.Objects {
 		t.Errorf("second Deploy: %+v, want every one of %d objects unchanged", again, sum.Objects)
+	}
+	lockedErrors(ctx, t, p, pl, res)
+}
+
+// lockedErrors: the errors a program branches on are pipeline's names. A
+// Deploy while another holds the cluster's lock is a *LockError naming the
+// holder; the cluster has no Fleet, so DeployViaFleet is a
+// *FleetNotInstalledError.
+func lockedErrors(ctx context.Context, t *testing.T, p *pipeline.Pipeline, pl *pipeline.Plan, res *pipeline.Result) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	var once sync.Once
+	go func() {
+		// The first deploy holds the lock while its first bundle starts.
+		_, err := p.Deploy(ctx, pl, res, pipeline.DeployOptions{Timeout: time.Minute, OnEvent: func(e pipeline.Event) {
+			if e.Type == "start" {
+				once.Do(func() { close(started); <-release })
+			}
+		}})
+		first <- err
+	}()
+	select {
+	case <-started:
+	case err := <-first:
+		t.Fatalf("first Deploy ended before it started a bundle: %v", err)
+	}
+	_, err := p.Deploy(ctx, pl, res, pipeline.DeployOptions{})
+	close(release)
+	var le *pipeline.LockError
+	if !errors.As(err, &le) || le.Cluster != "lib" || !strings.Contains(le.Holder, " pid ") {
+		t.Errorf("Deploy while another holds the lock: %v (%T), want a *pipeline.LockError of cluster lib naming the holder", err, err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("the deploy holding the lock: %v", err)
+	}
+
+	bundles, _, err := p.FleetBundles(ctx, pl, pipeline.FleetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.DeployViaFleet(ctx, pl, bundles, pipeline.FleetOptions{Timeout: time.Minute})
+	var ni *pipeline.FleetNotInstalledError
+	if !errors.As(err, &ni) || ni.Cluster != "lib" {
+		t.Errorf("DeployViaFleet without Fleet: %v (%T), want a *pipeline.FleetNotInstalledError of cluster lib", err, err)
 	}
 }
