@@ -243,7 +243,8 @@ func (s Store) loadIntermediate(cluster string) (map[string][]byte, *x509.Certif
 
 // verifyIntermediate checks the files of the cluster directory dir against
 // root, the Store's root certificate read from rootName, at now, and returns
-// the intermediate certificate.
+// the intermediate certificate. A zero now checks that root signed the
+// intermediate without checking either validity period.
 func verifyIntermediate(files map[string][]byte, dir string, root *x509.Certificate, rootName string, now time.Time) (*x509.Certificate, error) {
 	path := func(name string) string { return filepath.Join(dir, name) }
 	ca, err := parseCertPEM(files[CACertFile], path(CACertFile))
@@ -273,6 +274,12 @@ func verifyIntermediate(files map[string][]byte, dir string, root *x509.Certific
 	}
 	if !ca.IsCA {
 		return nil, fmt.Errorf("%s: not a CA certificate", path(CACertFile))
+	}
+	if now.IsZero() {
+		if err := ca.CheckSignatureFrom(root); err != nil {
+			return nil, fmt.Errorf("%s is not signed by %s: %w", path(CACertFile), rootName, err)
+		}
+		return ca, nil
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
@@ -310,33 +317,40 @@ func (s Store) Clusters() ([]string, error) {
 }
 
 // Describe returns the Info of the root certificate and then of the
-// intermediate certificate of each cluster, in name order. It parses the
-// certificates without checking them, so that expired or broken material
-// can still be shown, and never reads a key.
+// intermediate certificate of each cluster, in name order. It checks every
+// file of the store as LoadRoot and LoadIntermediate do (each parses, keys
+// match their certificates, chains are whole), failing with an error that
+// names the first damaged file, except that it accepts certificates outside
+// their validity period, so that expired material can still be shown. It
+// reads the keys but returns nothing of them.
 func (s Store) Describe() ([]Info, error) {
 	clusters, err := s.Clusters()
 	if err != nil {
 		return nil, err
 	}
-	paths := []string{filepath.Join(s.Dir, RootCertFile)}
-	for _, c := range clusters {
-		paths = append(paths, filepath.Join(s.Dir, c, CACertFile))
+	root, err := s.LoadRoot()
+	if err != nil {
+		return nil, err
 	}
-	infos := make([]Info, 0, len(paths))
-	for i, p := range paths {
-		data, err := readFile(p)
+	rootPath := filepath.Join(s.Dir, RootCertFile)
+	info := Describe(root.Cert)
+	info.File = rootPath
+	infos := []Info{info}
+	for _, c := range clusters {
+		dir := filepath.Join(s.Dir, c)
+		files := make(map[string][]byte, len(clusterFiles))
+		for _, name := range clusterFiles {
+			if files[name], err = readFile(filepath.Join(dir, name)); err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", c, err)
+			}
+		}
+		ca, err := verifyIntermediate(files, dir, root.Cert, rootPath, time.Time{})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cluster %s: %w", c, err)
 		}
-		c, err := parseCertPEM(data, p)
-		if err != nil {
-			return nil, err
-		}
-		info := Describe(c)
-		info.File = p
-		if i > 0 {
-			info.Cluster = clusters[i-1]
-		}
+		info := Describe(ca)
+		info.File = filepath.Join(dir, CACertFile)
+		info.Cluster = c
 		infos = append(infos, info)
 	}
 	return infos, nil

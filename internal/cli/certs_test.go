@@ -115,21 +115,81 @@ func TestCertsCommands(t *testing.T) {
 	}
 }
 
-// certs show on a damaged store fails, naming the file, and prints no
-// table.
+// TestCertsShowCorruptStore: certs show on a damaged store, whichever file
+// is damaged, exits 1 naming the file and prints no table.
 func TestCertsShowCorruptStore(t *testing.T) {
-	dir := t.TempDir()
-	workIn(t, dir, "targets: kubeconfig: {enable: true, clusterName: \"east\", context: \"east\", kubeVersion: \"1.31.4\"}\n")
-	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	if code, _, stderr := run(t, "certs", "init", "--key-algorithm", "ecdsa"); code != 0 {
-		t.Fatalf("init: %d %s", code, stderr)
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, certs string)
+		file   string // named in the message, relative to the store
+	}{
+		{"root certificate garbage", damageWrite("root-cert.pem", "garbage\n"), "root-cert.pem"},
+		{"root key empty", damageWrite("root-key.pem", ""), "root-key.pem"},
+		{"root key missing", damageRemove("root-key.pem"), "root-key.pem"},
+		{"root key of the intermediate", damageCopy("east/ca-key.pem", "root-key.pem"), "root-key.pem"},
+		{"intermediate certificate garbage", damageWrite("east/ca-cert.pem", "garbage\n"), "east/ca-cert.pem"},
+		{"intermediate key missing", damageRemove("east/ca-key.pem"), "east/ca-key.pem"},
+		{"intermediate key empty", damageWrite("east/ca-key.pem", ""), "east/ca-key.pem"},
+		{"intermediate key of the root", damageCopy("root-key.pem", "east/ca-key.pem"), "east/ca-key.pem"},
+		{"chain truncated", damageTruncate("east/cert-chain.pem"), "east/cert-chain.pem"},
+		{"chain missing", damageRemove("east/cert-chain.pem"), "east/cert-chain.pem"},
+		{"cluster root certificate not the root", damageCopy("east/ca-cert.pem", "east/root-cert.pem"), "east/root-cert.pem"},
 	}
-	root := filepath.Join(dir, "state", "wookie", configNameOf(""), "certs", "root-cert.pem")
-	if err := os.WriteFile(root, []byte("garbage\n"), 0o600); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			workIn(t, dir, "targets: kubeconfig: {enable: true, clusterName: \"east\", context: \"east\", kubeVersion: \"1.31.4\"}\n")
+			t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+			if code, _, stderr := run(t, "certs", "init", "--key-algorithm", "ecdsa"); code != 0 {
+				t.Fatalf("init: %d %s", code, stderr)
+			}
+			certs := filepath.Join(dir, "state", "wookie", configNameOf(""), "certs")
+			tt.damage(t, certs)
+			code, out, stderr := run(t, "certs", "show")
+			first, _, _ := strings.Cut(stderr, "\n")
+			if code != 1 || out != "" || !strings.Contains(first, filepath.Join(certs, tt.file)) {
+				t.Errorf("show of a damaged store: exit %d, stdout %q, stderr %q; want exit 1, a first line naming %s, no stdout", code, out, stderr, tt.file)
+			}
+		})
 	}
-	code, out, stderr := run(t, "certs", "show")
-	if code != 1 || out != "" || !strings.Contains(stderr, "root-cert.pem") {
-		t.Errorf("show of a damaged store: exit %d, stdout %q, stderr %q; want exit 1 naming root-cert.pem, no stdout", code, out, stderr)
+}
+
+// damageWrite returns a damage that writes data over the store's file name.
+func damageWrite(name, data string) func(*testing.T, string) {
+	return func(t *testing.T, certs string) {
+		if err := os.WriteFile(filepath.Join(certs, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// damageRemove returns a damage that removes the store's file name.
+func damageRemove(name string) func(*testing.T, string) {
+	return func(t *testing.T, certs string) {
+		if err := os.Remove(filepath.Join(certs, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// damageTruncate returns a damage that cuts the store's file name in half.
+func damageTruncate(name string) func(*testing.T, string) {
+	return func(t *testing.T, certs string) {
+		data, err := os.ReadFile(filepath.Join(certs, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		damageWrite(name, string(data[:len(data)/2]))(t, certs)
+	}
+}
+
+// damageCopy returns a damage that puts the store's file from in place of to.
+func damageCopy(from, to string) func(*testing.T, string) {
+	return func(t *testing.T, certs string) {
+		data, err := os.ReadFile(filepath.Join(certs, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		damageWrite(to, string(data))(t, certs)
 	}
 }
