@@ -19,7 +19,9 @@ const (
 )
 
 // mkdirPrivate creates dir and its missing parents with mode 0700, setting
-// the mode again after the umask. Directories that exist are left alone.
+// the mode again after the umask, and sets an existing dir that others may
+// read or enter to 0700: keys are written into it. Parents that exist are
+// left alone.
 func mkdirPrivate(dir string) error {
 	var missing []string
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
@@ -27,6 +29,11 @@ func mkdirPrivate(dir string) error {
 		if err == nil {
 			if !st.IsDir() {
 				return fmt.Errorf("%s: not a directory", d)
+			}
+			if d == filepath.Clean(dir) && st.Mode().Perm() != dirMode {
+				if err := os.Chmod(d, dirMode); err != nil {
+					return fmt.Errorf("%s: make it private to its owner: %w", d, err)
+				}
 			}
 			break
 		}

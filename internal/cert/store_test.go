@@ -122,18 +122,47 @@ func TestStoreLayoutAndModes(t *testing.T) {
 	}
 }
 
-func TestStoreExistingDirectoryKeepsItsMode(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
+// TestStoreTightensExistingDirectory: a store directory, and a cluster
+// directory, that others may read become 0700 when keys are written into
+// them; the parent of the store keeps its mode.
+func TestStoreTightensExistingDirectory(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "certs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range []string{parent, dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := Store{Dir: dir, Now: at(t0)}
 	if err := s.InitRoot(RootOptions{KeyAlgorithm: ECDSA}, false); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{". drwxr-xr-x", "root-cert.pem -rw-------", "root-key.pem -rw-------"}
+	want := []string{". drwx------", "root-cert.pem -rw-------", "root-key.pem -rw-------"}
 	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
 		t.Errorf("store in an existing directory (-want +got):\n%s", diff)
+	}
+	if st, err := os.Stat(parent); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("parent of the store: %v %v, want mode 0755 kept", st.Mode().Perm(), err)
+	}
+
+	if err := s.IssueIntermediate("east", IntermediateOptions{}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "east")} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Rotate("east", IntermediateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "east")} {
+		if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s after rotate: mode %v %v, want 0700", d, st.Mode().Perm(), err)
+		}
 	}
 }
 
