@@ -188,27 +188,42 @@ func TestDeployCustomReadiness(t *testing.T) {
 	t.Parallel()
 	k := startCluster(t, "readiness")
 	ctx := testContext(t)
-	const rule = "has(status.state) && status.state == 'ready'"
+	const (
+		rule = "has(status.state) && status.state == 'ready'"
+		// bare reads status.state without has(): CEL fails on an object
+		// without it, which is reported as the field not set yet.
+		bare = "status.state == 'ready'"
+	)
 	tests := []struct {
 		name        string
 		subresource bool   // the CRD has a status subresource
 		status      string // the Widget's status in the manifest
+		rule        string // the readiness rule; rule when empty
 		setReady    bool   // the test sets status.state after about a second
 		wantErr     []string
 	}{
 		{name: "status subresource set later", subresource: true, setReady: true},
 		{name: "plain status field set later", status: "status: {state: pending}", setReady: true},
 		{name: "status subresource never set", subresource: true,
-			wantErr: []string{"batch apps: bundle widgets: not ready after", "Widget/widgets-", "/w1"}},
+			wantErr: []string{"batch apps: bundle widgets: not ready after", "Widget/widgets-", "/w1 InProgress", "readiness rule not met yet (" + rule + "): status.state is not set"}},
 		{name: "plain status field never ready", status: "status: {state: pending}",
 			wantErr: []string{"batch apps: bundle widgets: not ready after", "Widget/widgets-", "/w1 InProgress", "readiness rule not met: " + rule}},
+		{name: "status never set, rule without has", subresource: true, rule: bare,
+			wantErr: []string{"/w1 InProgress", "readiness rule not met yet (" + bare + "): status.state is not set"}},
+		{name: "status empty, rule without has", status: "status: {}", rule: bare,
+			wantErr: []string{"/w1 InProgress", "readiness rule not met yet (" + bare + "): status.state is not set"}},
+		{name: "status empty, rule without has, set later", status: "status: {}", rule: bare, setReady: true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			group := string(rune('a'+i)) + ".readiness.example.com"
 			ns := "widgets-" + string(rune('a'+i))
 			u := bundle("widgets", ns, widget(t, group, "w1", tt.status))
-			u.Readiness = []plan.Readiness{{APIVersion: group + "/v1", Kind: "Widget", Current: rule}}
+			r := tt.rule
+			if r == "" {
+				r = rule
+			}
+			u.Readiness = []plan.Readiness{{APIVersion: group + "/v1", Kind: "Widget", Current: r}}
 			u.Timeout = "2s"
 			if tt.setReady {
 				u.Timeout = "20s"

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -263,11 +264,18 @@ func oneLine(reason, msg string) string {
 	return s
 }
 
-// unsetFields names the fields a readiness rule read that the object
-// does not have, from CEL's "no such attribute(s): a.b, c" error: "status.state
-// is not set"; the error's own words when it names none.
-func unsetFields(err error) string {
+// unsetFields names the fields a readiness rule read that the object obj
+// does not have: "status.state is not set". CEL names them in full when a
+// map on the way is missing ("no such attribute(s): a.b, c"), but only
+// by the last key when the map is there without it ("no such key:
+// state"); then the path is the one of exprs (the rule's expressions)
+// that ends in that key and whose parent obj has without it, when
+// exactly one does. It is the error's own words when it names no field.
+func unsetFields(err error, exprs string, obj map[string]any) string {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if _, key, ok := strings.Cut(msg, "no such key: "); ok && key != "" {
+		return missingKeyPath(key, exprs, obj) + " is not set"
+	}
 	_, fields, ok := strings.Cut(msg, "no such attribute(s): ")
 	if !ok || fields == "" {
 		return msg
@@ -276,4 +284,36 @@ func unsetFields(err error) string {
 		return fields + " are not set"
 	}
 	return fields + " is not set"
+}
+
+// selectPath matches a field path in a CEL expression, a.b.c; indexKey a
+// constant string index, a['b'], which missingKeyPath reads as a.b.
+var (
+	selectPath = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+`)
+	indexKey   = regexp.MustCompile(`\[\s*(?:'([A-Za-z_][A-Za-z0-9_]*)'|"([A-Za-z_][A-Za-z0-9_]*)")\s*\]`)
+)
+
+// missingKeyPath is the full path of the key that obj lacks: the one path
+// of exprs ending in key whose parent is a map of obj without key; key
+// alone when there is not exactly one.
+func missingKeyPath(key, exprs string, obj map[string]any) string {
+	var found []string
+	for _, path := range selectPath.FindAllString(indexKey.ReplaceAllString(exprs, ".$1$2"), -1) {
+		parts := strings.Split(path, ".")
+		for i := len(parts) - 1; i > 0; i-- {
+			if parts[i] != key {
+				continue
+			}
+			parent, ok, _ := unstructured.NestedMap(obj, parts[:i]...)
+			if _, has := parent[key]; ok && !has {
+				if p := strings.Join(parts[:i+1], "."); !slices.Contains(found, p) {
+					found = append(found, p)
+				}
+			}
+		}
+	}
+	if len(found) != 1 {
+		return key
+	}
+	return found[0]
 }

@@ -105,14 +105,31 @@ func TestOneLine(t *testing.T) {
 
 // A readiness rule reading fields the object lacks names them.
 func TestUnsetFields(t *testing.T) {
-	tests := []struct{ err, want string }{
-		{"failed to evaluate the CEL expression 'x': no such attribute(s): status.state", "status.state is not set"},
-		{"no such attribute(s): status.a, status.b", "status.a, status.b are not set"},
-		{"something else\nentirely", "something else entirely"},
+	empty := map[string]any{"status": map[string]any{}}
+	tests := []struct {
+		name, err, expr string
+		obj             map[string]any
+		want            string
+	}{
+		{name: "attribute", err: "failed to evaluate the CEL expression 'x': no such attribute(s): status.state", want: "status.state is not set"},
+		{name: "attributes", err: "no such attribute(s): status.a, status.b", want: "status.a, status.b are not set"},
+		{name: "other error", err: "something else\nentirely", want: "something else entirely"},
+		{name: "key of an empty status", err: "failed to evaluate the CEL expression 'status.state == 'ready'': no such key: state",
+			expr: "status.state == 'ready'", obj: empty, want: "status.state is not set"},
+		{name: "key by index", err: "no such key: state", expr: `status["state"] == 'ready'`, obj: empty, want: "status.state is not set"},
+		{name: "deeper key", err: "no such key: phase", expr: "spec.size == 1 && status.sub.phase == 'Ready'",
+			obj: map[string]any{"spec": map[string]any{"size": 1}, "status": map[string]any{"sub": map[string]any{}}}, want: "status.sub.phase is not set"},
+		{name: "key the object has on one path", err: "no such key: state", expr: "spec.state == 'on' && status.state == 'ready'",
+			obj: map[string]any{"spec": map[string]any{"state": "on"}, "status": map[string]any{}}, want: "status.state is not set"},
+		{name: "key of two paths", err: "no such key: state", expr: "spec.state == 'on' && status.state == 'ready'",
+			obj: map[string]any{"spec": map[string]any{}, "status": map[string]any{}}, want: "state is not set"},
+		{name: "key of no path", err: "no such key: state", expr: "self.state == 'ready'", obj: empty, want: "state is not set"},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, unsetFields(errors.New(tt.err))); diff != "" {
-			t.Errorf("%q (-want +got):\n%s", tt.err, diff)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, unsetFields(errors.New(tt.err), tt.expr, tt.obj)); diff != "" {
+				t.Errorf("%q (-want +got):\n%s", tt.err, diff)
+			}
+		})
 	}
 }

@@ -50,7 +50,10 @@ func Visit(ctx context.Context, p *plan.Plan, r *render.Result, opts Options, fn
 	return nil
 }
 
-// UnsetFields words a CEL evaluation error as readiness rules report it:
-// "status.state is not set" for a field the expression read that the
-// object lacks; the error's own words otherwise.
-func UnsetFields(err error) string { return unsetFields(err) }
+// UnsetFields words an error of evaluating the CEL expression expr over
+// obj as readiness rules report it: "status.state is not set" for a field
+// the expression read that the object lacks; the error's own words
+// otherwise.
+func UnsetFields(err error, expr string, obj map[string]any) string {
+	return unsetFields(err, expr, obj)
+}

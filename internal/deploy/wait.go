@@ -83,9 +83,10 @@ func evaluate(ctx context.Context, u *unstructured.Unstructured, rules []plan.Re
 			return nil, r.Current, err
 		}
 		res, err := ev.Evaluate(ctx, u)
-		if err != nil && strings.Contains(err.Error(), "no such attribute") {
+		if err != nil && (strings.Contains(err.Error(), "no such attribute") || strings.Contains(err.Error(), "no such key")) {
 			// The fields the rule reads are not there yet: not ready.
-			return &status.Result{Status: status.InProgressStatus, Message: "readiness rule not met yet (" + r.Current + "): " + unsetFields(err)}, r.Current, nil
+			exprs := strings.Join([]string{r.Current, r.Failed, r.InProgress}, " ")
+			return &status.Result{Status: status.InProgressStatus, Message: "readiness rule not met yet (" + r.Current + "): " + unsetFields(err, exprs, u.Object)}, r.Current, nil
 		}
 		return res, r.Current, err
 	}
