@@ -49,7 +49,9 @@ func (x *clusterRun) outcome() string {
 }
 
 // slot is a cluster's hold on one of the places of the clusters deploying
-// at once. One goroutine uses it.
+// at once. One goroutine uses it. Not errgroup.SetLimit: a cluster gives
+// its place up while it waits for other clusters' batches, and takes one
+// again after.
 type slot struct {
 	sem  chan struct{}
 	held bool
@@ -105,6 +107,7 @@ func (f *fleet) deploy(ctx context.Context) (*Summary, error) {
 		}
 		return &Summary{}, fmt.Errorf("clusters depend on each other: %s", s.describe(cycle))
 	}
+	// Places handed out by slot, not errgroup.SetLimit: see slot.
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for _, pc := range clusters {

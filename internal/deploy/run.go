@@ -334,6 +334,8 @@ func (d *clusterDeploy) runBatch(ctx context.Context, b *render.Batch) error {
 	if par <= 0 {
 		par = 4
 	}
+	// Not errgroup.SetLimit: a bundle takes its place only once the
+	// bundles it depends on are done, so that those waiting hold none.
 	sem := make(chan struct{}, par)
 	done := map[string]chan struct{}{}
 	for _, u := range b.Bundles {
