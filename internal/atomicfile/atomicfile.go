@@ -11,14 +11,16 @@ import (
 )
 
 // Write writes data to path through a temporary file in the same
-// directory, synced and then renamed into place. It creates missing parent
-// directories.
+// directory (TempFile), synced and then renamed into place; it first
+// removes the temporaries of killed writers of path (CleanStale). It
+// creates missing parent directories.
 func Write(path string, data []byte, mode fs.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	CleanStale(path)
+	f, err := TempFile(path)
 	if err != nil {
 		return err
 	}

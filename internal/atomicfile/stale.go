@@ -9,12 +9,13 @@ import (
 	"strings"
 )
 
-// The infixes of the temporaries beside a target directory: the new
-// version being built, and the old one moved aside while the new one is
-// renamed into place.
+// The infixes of the temporaries beside a target: for a directory, the new
+// version being built and the old one moved aside while the new one is
+// renamed into place; for a file, the new content being written.
 const (
 	newInfix = ".new-"
 	oldInfix = ".old-"
+	tmpInfix = ".tmp-"
 )
 
 // tempPrefix is the name prefix of a temporary of this process beside
@@ -31,9 +32,18 @@ func TempDir(target string) (string, error) {
 	return os.MkdirTemp(filepath.Dir(target), tempPrefix(target, newInfix))
 }
 
-// CleanStale removes the temporaries beside target (.<base>.new-<pid>-*
-// and .<base>.old-<pid>-*, and those of wookie versions that named them
-// .<base>.new-<random>) of processes that no longer run. An .old- one is
+// TempFile creates a file beside path for its new content to be written
+// to and renamed into place: .<base>.tmp-<pid>-<random>, mode 0600, so that
+// CleanStale of a later write can tell whether its process is gone.
+func TempFile(path string) (*os.File, error) {
+	path = filepath.Clean(path)
+	return os.CreateTemp(filepath.Dir(path), tempPrefix(path, tmpInfix))
+}
+
+// CleanStale removes the temporaries beside target (the directories
+// .<base>.new-<pid>-* and .<base>.old-<pid>-*, and those of wookie versions
+// that named them .<base>.new-<random>; the files .<base>.tmp-<pid>-*) of
+// processes that no longer run. An .old- one is
 // target's previous version, moved aside by a process killed before it
 // renamed the new one into place: when target is missing it is put back
 // instead, so call it before looking at target. It is best effort: what cannot be removed stays for a later
@@ -48,7 +58,7 @@ func CleanStale(target string) {
 	}
 	for _, e := range entries {
 		pid, infix, ok := staleOwner(e.Name(), base)
-		if !ok || !e.IsDir() || pid == os.Getpid() || !processGone(pid) {
+		if !ok || e.IsDir() != (infix != tmpInfix) || pid == os.Getpid() || !processGone(pid) {
 			continue
 		}
 		p := filepath.Join(parent, e.Name())
@@ -66,7 +76,7 @@ func CleanStale(target string) {
 // staleOwner parses name as a temporary beside the target base:
 // .<base><infix><pid>[-<random>], and returns the process id and infix.
 func staleOwner(name, base string) (pid int, infix string, ok bool) {
-	for _, infix := range []string{newInfix, oldInfix} {
+	for _, infix := range []string{newInfix, oldInfix, tmpInfix} {
 		rest, found := strings.CutPrefix(name, "."+base+infix)
 		if !found {
 			continue

@@ -70,7 +70,8 @@ func TestCleanStale(t *testing.T) {
 	dead, live, self := deadPID(t), livePID(t), os.Getpid()
 	tests := []struct {
 		name          string
-		before        []string
+		before        []string // directories
+		files         []string
 		targetMissing bool
 		want          []string
 	}{{
@@ -95,6 +96,25 @@ func TestCleanStale(t *testing.T) {
 			fmt.Sprintf("out.new-%d-6", dead),
 		},
 	}, {
+		name: "file temporaries",
+		files: []string{
+			fmt.Sprintf(".out.tmp-%d-1", dead),
+			fmt.Sprintf(".out.tmp-%d-2", live),
+			fmt.Sprintf(".out.tmp-%d-3", self),
+			fmt.Sprintf(".other.tmp-%d-4", dead),
+			fmt.Sprintf(".out.new-%d-5", dead), // a file where a directory is expected: not ours
+			"out",
+		},
+		before: []string{fmt.Sprintf(".out.tmp-%d-6", dead)}, // a directory: not ours
+		want: []string{
+			fmt.Sprintf(".other.tmp-%d-4", dead),
+			fmt.Sprintf(".out.new-%d-5", dead),
+			fmt.Sprintf(".out.tmp-%d-2", live),
+			fmt.Sprintf(".out.tmp-%d-3", self),
+			fmt.Sprintf(".out.tmp-%d-6", dead),
+			"out",
+		},
+	}, {
 		name:   "previous target put back",
 		before: []string{fmt.Sprintf(".out.old-%d-1", dead), fmt.Sprintf(".out.new-%d-2", dead)},
 		want:   []string{"out"},
@@ -103,6 +123,11 @@ func TestCleanStale(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			parent := t.TempDir()
 			mkdirs(t, parent, tc.before...)
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(parent, f), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			CleanStale(filepath.Join(parent, "out"))
 			want := slices.Clone(tc.want)
 			slices.Sort(want)
@@ -166,5 +191,52 @@ func TestKilledWriteCleanedUp(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(parent, "out-w", "whole")); errors.Is(err, fs.ErrNotExist) {
 		t.Error("the next write did not write the target")
+	}
+}
+
+// TestKilledFileWriteCleanedUp kills (SIGKILL) a process while it writes a
+// file's temporary (TempFile, as Write does): the temporary stays, and the
+// next Write of the file removes it.
+func TestKilledFileWriteCleanedUp(t *testing.T) {
+	if dir := os.Getenv("ATOMICFILE_TEST_FILE_AND_HANG"); dir != "" {
+		f, err := TempFile(filepath.Join(dir, "wookie.lock"))
+		if err == nil {
+			_, _ = f.Write([]byte("half"))
+			_ = os.WriteFile(filepath.Join(dir, "ready"), nil, 0o600)
+			time.Sleep(time.Minute)
+		}
+		os.Exit(3)
+	}
+	parent := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledFileWriteCleanedUp$")
+	cmd.Env = append(os.Environ(), "ATOMICFILE_TEST_FILE_AND_HANG="+parent)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(parent, "ready")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the writer never got going")
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	left := names(t, parent)
+	prefix := ".wookie.lock.tmp-" + strconv.Itoa(cmd.Process.Pid) + "-"
+	if len(left) != 2 || !strings.HasPrefix(left[0], prefix) || left[1] != "ready" {
+		t.Fatalf("after the kill: %q, want %s* and ready", left, prefix)
+	}
+
+	if err := Write(filepath.Join(parent, "wookie.lock"), []byte("whole"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ready", "wookie.lock"}, names(t, parent)); diff != "" {
+		t.Errorf("after the next write (-want +got):\n%s", diff)
 	}
 }

@@ -60,7 +60,8 @@ func mkdirPrivate(dir string) error {
 }
 
 // writeFiles writes files, by name, into dir with mode 0600. Each file goes
-// through a temporary file in dir; all are written and synced before the
+// through a temporary file in dir (atomicfile.TempFile, whose stale copies
+// of killed writers it removes first); all are written and synced before the
 // first is renamed into place, in name order.
 func writeFiles(dir string, files map[string][]byte) (err error) {
 	names := sortedKeys(files)
@@ -73,7 +74,8 @@ func writeFiles(dir string, files map[string][]byte) (err error) {
 		}
 	}()
 	for _, name := range names {
-		f, err := os.CreateTemp(dir, "."+name+".tmp-")
+		atomicfile.CleanStale(filepath.Join(dir, name))
+		f, err := atomicfile.TempFile(filepath.Join(dir, name))
 		if err != nil {
 			return err
 		}
