@@ -78,7 +78,7 @@ func TestTwoProcessesFillOneCache(t *testing.T) {
 			t.Errorf("cached blob: %v", err)
 		}
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, "blobs", "sha256", ".tmp-*"))
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "blobs", "sha256", ".*.tmp-*"))
 	if len(leftovers) > 0 {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
