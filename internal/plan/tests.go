@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -63,6 +64,16 @@ func testProblems(tests []Test) []fieldProblem {
 			}
 			if h.Status != 0 && (h.Status < 100 || h.Status > 599) {
 				add("http: status %d: want an HTTP status from 100 to 599", h.Status)
+			}
+			for j, re := range h.BodyMatches {
+				if strings.TrimSpace(re) == "" || strings.ContainsAny(re, "\n\r") {
+					add("http: bodyMatches[%d]: want a regular expression on one line", j)
+				} else if _, err := regexp.CompilePOSIX(re); err != nil {
+					add("http: bodyMatches[%d]: %v", j, err)
+				}
+			}
+			if a := h.TokenAudience; a != "" && strings.TrimSpace(a) != a {
+				add("http: tokenAudience %q: want no leading or trailing space", a)
 			}
 		}
 		if in := t.Injection; in != nil {

@@ -15,7 +15,7 @@ func TestTestProblems(t *testing.T) {
 	}{
 		{"valid", []Test{
 			{Name: "a", CEL: cel},
-			{Name: "b", HTTP: &HTTPTest{URL: "http://web.shop.svc/healthz"}},
+			{Name: "b", HTTP: &HTTPTest{URL: "http://web.shop.svc/healthz", BodyMatches: []string{`"id": *"west"[^}]*"syncStatus": *"synced"`}, TokenAudience: "istio-ca"}},
 			{Name: "c", Injection: &InjectionTest{Labels: map[string]string{"istio-injection": "enabled"}, Container: "istio-proxy"}},
 		}, nil},
 		{"names", []Test{{CEL: cel}, {Name: "Bad_Name", CEL: cel}, {Name: "a", CEL: cel}, {Name: "a", CEL: cel}}, []fieldProblem{
@@ -32,6 +32,7 @@ func TestTestProblems(t *testing.T) {
 			{Name: "d", CEL: &CELTest{APIVersion: "v1", Kind: "Secret", Name: "s", Expr: "has(data)"}},
 			{Name: "b", HTTP: &HTTPTest{URL: "web:80", Status: 99}},
 			{Name: "c", Injection: &InjectionTest{}},
+			{Name: "e", HTTP: &HTTPTest{URL: "http://x", BodyMatches: []string{"ok", "", "a\nb", "(open"}, TokenAudience: " istio-ca"}},
 		}, []fieldProblem{
 			{"tests[0]", "cel: apiVersion, kind and name are required"},
 			{"tests[0]", "cel: expr is required: a CEL expression that is true when the object passes"},
@@ -40,6 +41,10 @@ func TestTestProblems(t *testing.T) {
 			{"tests[2]", "http: status 99: want an HTTP status from 100 to 599"},
 			{"tests[3]", "injection: labels are required: the labels that ask for injection"},
 			{"tests[3]", "injection: container is required: the name of the injected container"},
+			{"tests[4]", "http: bodyMatches[1]: want a regular expression on one line"},
+			{"tests[4]", "http: bodyMatches[2]: want a regular expression on one line"},
+			{"tests[4]", "http: bodyMatches[3]: error parsing regexp: missing closing ): `(open`"},
+			{"tests[4]", `http: tokenAudience " istio-ca": want no leading or trailing space`},
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

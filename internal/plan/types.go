@@ -413,16 +413,23 @@ type CELTest struct {
 
 // HTTPTest is an HTTP GET from inside the cluster: a Job in the bundle's
 // namespace runs curl against URL and succeeds when the response has the
-// expected status.
+// expected status and its body matches BodyMatches.
 type HTTPTest struct {
 	// URL is the http:// or https:// URL, usually a Service's cluster DNS
 	// name (http://web.shop.svc:8080/healthz).
 	URL string `json:"url"`
 	// Status is the expected HTTP status; 0 means 200.
 	Status int `json:"status,omitempty"`
-	// Image is the image the Job runs, which has sh and curl; empty means
-	// DefaultProbeImage.
+	// Image is the image the Job runs, which has sh, curl and grep; empty
+	// means DefaultProbeImage.
 	Image string `json:"image,omitempty"`
+	// BodyMatches are extended regular expressions (POSIX, as grep -E
+	// reads them) each of which must match a line of the response body.
+	BodyMatches []string `json:"bodyMatches,omitempty"`
+	// TokenAudience, when set, has the Job's Pod mount a token of its
+	// service account for this audience (istio-ca) and send it as
+	// Authorization: Bearer.
+	TokenAudience string `json:"tokenAudience,omitempty"`
 }
 
 // DefaultProbeImage is the image of HTTP tests that name none.

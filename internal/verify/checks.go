@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/cel"
@@ -59,58 +58,12 @@ func (r *runner) celTest(ctx context.Context, u *plan.Bundle, t *plan.CELTest) R
 	return res
 }
 
-// probeScript is what an HTTP test's container runs: curl URL, compare
-// the status with WANT.
-const probeScript = `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$URL") || { echo "GET $URL: request failed"; exit 1; }
-[ "$code" = "$WANT" ] && { echo "GET $URL: HTTP $code"; exit 0; }
-echo "GET $URL: HTTP $code, want $WANT"; exit 1`
-
 // httpTest runs a Job that requests t.URL from inside the cluster and
 // waits for it to complete. The Job is replaced when it exists, deleted
 // when it passes and kept (for an hour) when it fails.
 func (r *runner) httpTest(ctx context.Context, u *plan.Bundle, name string, t *plan.HTTPTest) Result {
 	res := Result{Kind: KindHTTP}
-	want := t.Status
-	if want == 0 {
-		want = 200
-	}
-	image := t.Image
-	if image == "" {
-		image = plan.DefaultProbeImage
-	}
-	job := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "batch/v1",
-		"kind":       "Job",
-		"metadata": map[string]any{
-			"name":      objectName(u.Name, name),
-			"namespace": u.Namespace,
-			"labels":    r.labels(u.Name, name),
-		},
-		"spec": map[string]any{
-			"backoffLimit":            int64(0),
-			"ttlSecondsAfterFinished": int64(3600),
-			"activeDeadlineSeconds":   max(int64(r.timeout/time.Second), 1),
-			"template": map[string]any{
-				"metadata": map[string]any{
-					"labels": r.labels(u.Name, name),
-					// A sidecar would keep the Job's pod from completing.
-					"annotations": map[string]any{"sidecar.istio.io/inject": "false"},
-				},
-				"spec": map[string]any{
-					"restartPolicy": "Never",
-					"containers": []any{map[string]any{
-						"name":    "probe",
-						"image":   image,
-						"command": []any{"sh", "-c", probeScript},
-						"env": []any{
-							map[string]any{"name": "URL", "value": t.URL},
-							map[string]any{"name": "WANT", "value": strconv.Itoa(want)},
-						},
-					}},
-				},
-			},
-		},
-	}}
+	job := probeJob(objectName(u.Name, name), u.Namespace, r.labels(u.Name, name), max(int64(r.timeout/time.Second), 1), t)
 	start := time.Now()
 	passed, cause, logs := r.runToCompletion(ctx, job)
 	res.Passed, res.Cause, res.Logs = passed, cause, logs
