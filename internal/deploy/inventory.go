@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -54,10 +55,13 @@ type Inventory struct {
 	// read; shards lists every shard read, to delete after the next write.
 	// stored, when set, is what the cluster holds, sorted: the entries of
 	// the one shard read or last written. Writing the same is skipped.
+	// mine names the shards this value created: only those may be
+	// replaced (a write of its own cut off after them).
 	cluster    string
 	generation int
 	shards     []string
 	stored     []InventoryEntry
+	mine       map[string]bool
 }
 
 // sortEntries sorts entries by ID.
@@ -155,14 +159,15 @@ func shardEntries(cm *corev1.ConfigMap) ([]InventoryEntry, error) {
 // shards it was read from (and those of earlier writes); when the cluster
 // holds these entries already, it writes nothing. The namespace is
 // created when missing.
+//
+// It never replaces a shard another writer made: when the generation it
+// writes exists already (a deploy that lost its lock meets the one that
+// took it), it adds the other writer's entries to its own and writes the
+// generation after; entries of inv replace theirs.
 func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 	sortEntries(inv.Entries)
 	if inv.stored != nil && slices.Equal(inv.stored, inv.Entries) {
 		return nil
-	}
-	shards, err := packShards(inv.Entries)
-	if err != nil {
-		return err
 	}
 	ns := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Namespace",
@@ -170,6 +175,55 @@ func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 	}}
 	if err := c.Patch(ctx, ns, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("write inventory: namespace %s: %w", InventoryNamespace, err)
+	}
+	var written []string
+	for attempt := 0; ; attempt++ {
+		var err error
+		written, err = inv.writeGeneration(ctx, c)
+		if !errors.Is(err, errShardTaken) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if attempt == maxWriteAttempts-1 {
+			return fmt.Errorf("write inventory of cluster %s: %w, %d times: other deploys keep writing it", inv.cluster, err, maxWriteAttempts)
+		}
+		if err := inv.adopt(ctx, c); err != nil {
+			return err
+		}
+	}
+	for _, name := range inv.shards {
+		if slices.Contains(written, name) {
+			continue
+		}
+		cm := &corev1.ConfigMap{}
+		cm.Name, cm.Namespace = name, InventoryNamespace
+		if err := c.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("write inventory: delete older shard %s/%s: %w", InventoryNamespace, name, err)
+		}
+	}
+	inv.generation++
+	inv.shards, inv.stored = written, slices.Clone(inv.Entries)
+	return nil
+}
+
+// maxWriteAttempts bounds the generations saveInventory tries.
+const maxWriteAttempts = 5
+
+// errShardTaken says that another writer made a shard of the generation
+// being written.
+var errShardTaken = errors.New("another writer made the same generation")
+
+// writeGeneration creates the shards of generation inv.generation+1 and
+// returns their names; a shard of its own that exists (a write cut off) is
+// replaced, one of another writer is errShardTaken. Every shard it
+// creates is added to inv.shards, to be deleted after a later write when
+// this one is cut off.
+func (inv *Inventory) writeGeneration(ctx context.Context, c client.Client) ([]string, error) {
+	shards, err := packShards(inv.Entries)
+	if err != nil {
+		return nil, err
 	}
 	gen := inv.generation + 1
 	var written []string
@@ -184,30 +238,58 @@ func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 		}
 		cm.BinaryData = map[string][]byte{inventoryShard: data}
 		err := c.Create(ctx, cm)
-		if apierrors.IsAlreadyExists(err) {
-			// A write cut off after this shard: replace it.
+		switch {
+		case apierrors.IsAlreadyExists(err) && !inv.mine[name]:
+			return nil, fmt.Errorf("shard %s/%s: %w", InventoryNamespace, name, errShardTaken)
+		case apierrors.IsAlreadyExists(err):
 			var live corev1.ConfigMap
 			if err = c.Get(ctx, client.ObjectKeyFromObject(cm), &live); err == nil {
 				cm.ResourceVersion = live.ResourceVersion
 				err = c.Update(ctx, cm)
 			}
+		case err == nil:
+			if inv.mine == nil {
+				inv.mine = map[string]bool{}
+			}
+			inv.mine[name] = true
+			if !slices.Contains(inv.shards, name) {
+				inv.shards = append(inv.shards, name)
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("write inventory %s/%s: %w", InventoryNamespace, name, err)
+			return nil, fmt.Errorf("write inventory %s/%s: %w", InventoryNamespace, name, err)
 		}
 		written = append(written, name)
 	}
-	for _, name := range inv.shards {
-		if slices.Contains(written, name) {
+	return written, nil
+}
+
+// adopt reads the shards of the cluster that inv neither read nor made,
+// which another writer made since inv was read, and adds their entries
+// under inv's own (an entry of inv wins); their generations count as
+// read and the shards are deleted after inv's next write.
+func (inv *Inventory) adopt(ctx context.Context, c client.Client) error {
+	var list corev1.ConfigMapList
+	if err := c.List(ctx, &list, client.InNamespace(InventoryNamespace), client.MatchingLabels{LabelInventory: inv.cluster}); err != nil {
+		return fmt.Errorf("read inventory in namespace %s: %w", InventoryNamespace, err)
+	}
+	slices.SortFunc(list.Items, func(a, b corev1.ConfigMap) int { return generationOf(&a) - generationOf(&b) })
+	var theirs []InventoryEntry
+	for i := range list.Items {
+		cm := &list.Items[i]
+		inv.generation = max(inv.generation, generationOf(cm))
+		if inv.mine[cm.Name] || slices.Contains(inv.shards, cm.Name) {
 			continue
 		}
-		cm := &corev1.ConfigMap{}
-		cm.Name, cm.Namespace = name, InventoryNamespace
-		if err := c.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("write inventory: delete older shard %s/%s: %w", InventoryNamespace, name, err)
+		entries, err := shardEntries(cm)
+		if err != nil {
+			return fmt.Errorf("inventory shard %s/%s is damaged (%v): delete it and deploy once without --prune; objects it listed are no longer pruned", InventoryNamespace, cm.Name, err)
 		}
+		theirs = mergeEntries(theirs, entries)
+		inv.shards = append(inv.shards, cm.Name)
 	}
-	inv.generation, inv.shards, inv.stored = gen, written, slices.Clone(inv.Entries)
+	inv.Entries = mergeEntries(theirs, inv.Entries)
+	sortEntries(inv.Entries)
 	return nil
 }
 
