@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"wookie.dev/wookie/internal/chart"
-	"wookie.dev/wookie/internal/lock"
-	"wookie.dev/wookie/internal/plan"
+	"wookie.dev/wookie/pkg/pipeline"
 )
 
 func newChartsCmd(s *streams) *cobra.Command {
@@ -67,17 +64,6 @@ with --offline (air-gapped).`,
 	return cmd
 }
 
-// chartRow is one line of `wookie charts list`.
-type chartRow struct {
-	Chart           string   `json:"chart"`
-	Repo            string   `json:"repo"`
-	Version         string   `json:"version"`
-	ResolvedVersion string   `json:"resolvedVersion,omitempty"`
-	Digest          string   `json:"digest,omitempty"`
-	Cache           string   `json:"cache"`
-	Bundles         []string `json:"bundles"`
-}
-
 func newChartsListCmd(s *streams) *cobra.Command {
 	f := &chartsFlags{}
 	cmd := &cobra.Command{
@@ -95,15 +81,10 @@ state in the cache: cached (verified), missing, corrupt, or local.`,
 			if err != nil {
 				return err
 			}
-			lf, err := p.ReadLock()
+			rows, err := p.ChartUsage(pl)
 			if err != nil {
 				return err
 			}
-			client, err := p.ChartClient()
-			if err != nil {
-				return err
-			}
-			rows := chartRows(pl, lf, client)
 			out, err := formatChartRows(rows, f.output)
 			if err != nil {
 				return err
@@ -119,38 +100,14 @@ state in the cache: cached (verified), missing, corrupt, or local.`,
 	return cmd
 }
 
-// chartRows lists the Plan's charts with their pins and cache state.
-func chartRows(p *plan.Plan, lf *lock.File, client *chart.Client) []chartRow {
-	var rows []chartRow
-	for _, r := range lock.Refs(p) {
-		row := chartRow{Chart: r.Name, Repo: r.Repo, Version: r.Version, Cache: "-", Bundles: []string{}}
-		if e, ok := lf.Lookup(r); ok {
-			row.ResolvedVersion = e.ResolvedVersion
-			row.Digest = e.Digest
-			row.Cache = client.CacheState(e)
-		}
-		for _, c := range p.Clusters {
-			for _, b := range c.Batches {
-				for _, bu := range b.Bundles {
-					if bu.Chart != nil && lock.RefOf(bu.Chart) == r {
-						row.Bundles = append(row.Bundles, c.Name+"/"+bu.Name)
-					}
-				}
-			}
-		}
-		slices.Sort(row.Bundles)
-		rows = append(rows, row)
-	}
-	return rows
-}
-
-func formatChartRows(rows []chartRow, format string) ([]byte, error) {
+// formatChartRows is the table or JSON of wookie charts list.
+func formatChartRows(rows []pipeline.ChartUse, format string) ([]byte, error) {
 	var buf bytes.Buffer
 	if format == "json" {
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		if rows == nil {
-			rows = []chartRow{}
+			rows = []pipeline.ChartUse{}
 		}
 		err := enc.Encode(rows)
 		return buf.Bytes(), err

@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"wookie.dev/wookie/internal/check"
-	"wookie.dev/wookie/internal/plan"
-	"wookie.dev/wookie/internal/render"
 	"wookie.dev/wookie/pkg/pipeline"
 )
 
@@ -117,7 +114,7 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 	if err != nil {
 		return renderHints(err)
 	}
-	note(s, &f.config, objectNotes(pipeline.SelectPart(res, part)))
+	note(s, &f.config, pipeline.ObjectNotes(pipeline.SelectPart(res, part)))
 	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: f.noCache, Part: part})
 	if err != nil {
 		return err
@@ -141,28 +138,4 @@ func runCheck(cmd *cobra.Command, s *streams, f *checkFlags) error {
 		return &silentExit{code: 1}
 	}
 	return nil
-}
-
-// checkBeforeWrite checks a rendered Plan for wookie render --check: the
-// findings go to stderr (and are returned, as printed), and an error stops
-// the render before it writes.
-func checkBeforeWrite(s *streams, cf *configFlags, p *pipeline.Pipeline, pl *plan.Plan, res *render.Result, part pipeline.Part, strict bool, noCache bool) (string, error) {
-	r, err := p.Check(pl, res, pipeline.CheckOptions{NoCache: noCache, Part: part})
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	if err := check.WriteText(&buf, r); err != nil {
-		return "", err
-	}
-	failed := r.Failed(strict)
-	if failed || !cf.quiet {
-		if _, err := s.err.Write(buf.Bytes()); err != nil {
-			return "", err
-		}
-	}
-	if failed {
-		return "", fmt.Errorf("check failed: nothing written")
-	}
-	return buf.String(), nil
 }

@@ -53,7 +53,7 @@ func fleetBundles(cmd *cobra.Command, s *streams, f *liveFlags, o pipeline.Fleet
 	if err != nil {
 		return nil, nil, nil, renderHints(err)
 	}
-	note(s, &f.config, omittedNotes(res))
+	note(s, &f.config, pipeline.OmittedNotes(res))
 	return p, pl, bundles, nil
 }
 

@@ -151,96 +151,45 @@ func runRender(cmd *cobra.Command, s *streams, f *renderFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := pipeline.CheckPart(pl, part); err != nil {
-		return err
+	out, err := p.RenderOutput(cmd.Context(), pl, pipeline.OutputOptions{
+		Dir:    f.output,
+		Stream: s.out,
+		Render: pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: f.check, IncludeSecrets: f.includeSecrets, Certs: f.includeSecrets, LeaveOutInputRefs: true},
+		Emit:   f.emit,
+		Part:   part,
+		Check:  f.check,
+		Strict: f.strict,
+	})
+	var ce *pipeline.CheckError
+	if out != nil {
+		printMessages(s, &f.config, out.Messages, errors.As(err, &ce))
 	}
-	how := pipeline.RenderOptions{NoCache: f.noCache, AllowUnknownKinds: f.check, IncludeSecrets: f.includeSecrets, Certs: f.includeSecrets, LeaveOutInputRefs: true}
-	// A render whose output directory already holds what it would write
-	// is skipped, its messages repeated (pipeline.OutputKey).
-	key, keyed := "", false
-	if f.output != "-" {
-		key, keyed = p.OutputKey(pl, how, f.emit, part, fmt.Sprintf("check=%t strict=%t", f.check, f.strict))
-	}
-	if keyed {
-		if msgs, ok := p.OutputCurrent(f.output, key); ok {
-			warn(s, &f.config, p.CertExpiryWarnings(pl))
-			if !f.config.quiet {
-				for _, m := range msgs[:max(len(msgs)-1, 0)] {
-					fmt.Fprintln(s.err, m)
-				}
-				summary := ""
-				if len(msgs) > 0 {
-					summary = msgs[len(msgs)-1]
-				}
-				fmt.Fprintf(s.err, "✓ %s: %s, unchanged: nothing changed since it was written  %.2fs\n", f.output, summary, time.Since(start).Seconds())
-			}
-			return nil
-		}
-	}
-	full, err := p.Render(cmd.Context(), pl, how)
 	if err != nil {
 		return renderHints(err)
 	}
-	res := pipeline.SelectPart(full, part)
-	// msgs are the lines printed that follow from the render, for a later
-	// render that is skipped to repeat.
-	var msgs []string
-	for _, w := range res.Warnings {
-		msgs = append(msgs, "warning: "+w)
+	if f.config.quiet || f.output == "-" {
+		return nil
 	}
-	if n := secretBundles(res); n > 0 {
-		w := fmt.Sprintf("--include-secrets: the output holds the secrets (private keys, tokens) of %d bundles: do not commit it to Git", n)
-		warn(s, &f.config, []string{w})
-		msgs = append(msgs, "warning: "+w)
+	unchanged := ""
+	if out.Unchanged {
+		unchanged = ", unchanged: nothing changed since it was written"
 	}
-	notes := omittedNotes(res)
-	note(s, &f.config, notes)
-	for _, n := range notes {
-		msgs = append(msgs, "note: "+n)
-	}
-	if f.check {
-		report, err := checkBeforeWrite(s, &f.config, p, pl, full, part, f.strict, f.noCache)
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, strings.TrimRight(report, "\n"))
-	}
-	if f.output == "-" {
-		return emit.Stream(s.out, res)
-	}
-	var warnings []string
-	if part.IsZero() {
-		warnings, err = p.Write(f.output, pl, res, f.emit)
-	} else {
-		err = p.WritePart(f.output, res)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", f.output, err)
-	}
-	warn(s, &f.config, warnings)
-	for _, w := range warnings {
-		msgs = append(msgs, "warning: "+w)
-	}
-	objects, bundles := 0, 0
-	for _, c := range res.Clusters {
-		for _, b := range c.Batches {
-			for _, u := range b.Bundles {
-				bundles++
-				objects += len(u.Objects)
-			}
-		}
-	}
-	summary := fmt.Sprintf("%d objects in %d bundles, %d clusters", objects, bundles, len(res.Clusters))
-	if keyed {
-		// Not noted, the next render is only not skipped.
-		_ = p.RecordOutput(f.output, key, append(msgs, summary))
-	} else {
-		p.ForgetOutput(f.output)
-	}
-	if !f.config.quiet {
-		fmt.Fprintf(s.err, "✓ %s: %s  %.2fs\n", f.output, summary, time.Since(start).Seconds())
-	}
+	fmt.Fprintf(s.err, "✓ %s: %s%s  %.2fs\n", f.output, out.Summary(), unchanged, time.Since(start).Seconds())
 	return nil
+}
+
+// printMessages prints what a render has to say to stderr, unless -q: the
+// report of checks that failed even then.
+func printMessages(s *streams, cf *configFlags, msgs []pipeline.Message, checkFailed bool) {
+	for _, m := range msgs {
+		switch {
+		case m.Kind == pipeline.MessageCheck && (checkFailed || !cf.quiet):
+			fmt.Fprint(s.err, m.Text)
+		case cf.quiet || m.Kind == pipeline.MessageCheck:
+		default:
+			fmt.Fprintf(s.err, "%s: %s\n", m.Kind, m.Text)
+		}
+	}
 }
 
 // checkEmitFlags checks the output flags before anything is rendered.
@@ -275,57 +224,6 @@ func withCertsHint(err error) error {
 		return fmt.Errorf("%w\nhint: run 'wookie certs init' (wookie up makes missing certificates itself)", err)
 	}
 	return err
-}
-
-// secretBundles counts the bundles of res whose output holds secrets: the
-// sensitive and generated ones with objects, and any other with a Secret
-// with data or a private key.
-func secretBundles(res *render.Result) int {
-	n := 0
-	for _, c := range res.Clusters {
-		for _, b := range c.Batches {
-			for _, u := range b.Bundles {
-				if u.Sensitive && len(u.Objects) > 0 || slices.ContainsFunc(u.Objects, render.CarriesSecrets) {
-					n++
-				}
-			}
-		}
-	}
-	return n
-}
-
-// omittedNotes says, a line per bundle and then a line per object, what
-// render left out: bundles and Secrets that carry secrets, and objects
-// holding input references.
-func omittedNotes(res *render.Result) []string {
-	var out []string
-	for _, o := range res.Omitted {
-		why := map[string]string{
-			render.WhySensitive:   "it carries secrets (sensitive); wookie deploy applies it, --include-secrets writes it",
-			render.WhyGenerated:   "it is generated from the certificate store and holds a private key; wookie deploy applies it, --include-secrets writes it",
-			render.WhyNoGenerator: "no certificate store (no state directory)",
-		}[o.Why]
-		out = append(out, fmt.Sprintf("cluster %s: bundle %s is left out: %s", o.Cluster, o.Bundle, why))
-	}
-	return append(out, objectNotes(res)...)
-}
-
-// objectNotes says, a line per object, which objects render left out of
-// the bundles that stay, and why.
-func objectNotes(res *render.Result) []string {
-	var out []string
-	for _, o := range res.OmittedObjects {
-		why := "it carries secrets; wookie deploy applies it, --include-secrets writes it"
-		if o.Why == render.WhyInputRefs {
-			noun := "input"
-			if len(o.Inputs) > 1 {
-				noun = "inputs"
-			}
-			why = fmt.Sprintf("it refers to %s %s, which only wookie deploy reads from a live cluster; wookie deploy fills it in and applies it", noun, strings.Join(o.Inputs, ", "))
-		}
-		out = append(out, fmt.Sprintf("cluster %s: bundle %s: %s (%s) is left out: %s", o.Cluster, o.Bundle, o.Object, o.Source, why))
-	}
-	return out
 }
 
 // withSchemaHint adds a hint to errors from a chart's values.schema.json.

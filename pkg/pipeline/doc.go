@@ -25,7 +25,12 @@
 //	pipeline.go  Config, New, Load (evaluate or read a Plan), the types
 //	lock.go      Pin, Lock, pinned entries, the chart client
 //	render.go    Render, RenderLive, Check, Write, WritePart
-//	live.go      Deploy, Diff, Status
+//	render_output.go  RenderOutput: render, check and write an output, skipped when unchanged
+//	output.go    the record of an output, for RenderOutput to skip an unchanged one
+//	notes.go     what rendering left out, as notes
+//	charts.go    ChartUsage: the Plan's charts, pins, cache state and bundles
+//	live.go      Deploy, Diff, Status; ConflictError, LockError
+//	fleet.go     FleetBundles, DeployViaFleet, StatusViaFleet; Fleet's errors
 //	test.go      Test: Helm test hooks and the bundles' tests on the live clusters
 //	state.go     the state directory: configuration name, certificate store, k3d manager
 //	certs.go     InitCerts

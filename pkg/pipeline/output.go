@@ -16,31 +16,36 @@ import (
 )
 
 // A render that would write what its output directory already holds is
-// skipped: OutputKey hashes everything the output depends on (wookie's
-// cache version, the Plan, the lock file, the render and output choices,
-// and with Certs the certificate store), RecordOutput notes after a
-// render the key and a checksum of every file written, and OutputCurrent
-// finds the key recorded and every file as it was written. Charts are
+// skipped (RenderOutput): outputKey hashes everything the output depends
+// on (wookie's cache version, the Plan, the lock file, the render and
+// output choices, and with Certs the certificate store), recordOutput
+// notes after a render the key and a checksum of every file written, and
+// outputCurrent finds the key recorded and every file as it was written. Charts are
 // covered by their pins: a Plan with a chart that is not pinned, or that
 // comes from a local directory (which may change under its pin, and then
 // must fail), has no key, and neither has a render without the render
 // cache (NoCache asks for a render).
 
-// outputStamp is what RecordOutput keeps of an output directory.
+// outputStamp is what recordOutput keeps of an output directory.
 type outputStamp struct {
 	Key string `json:"key"`
 	// Files are the output's files, by slash path: mode and sha256.
 	Files map[string]string `json:"files"`
-	// Messages are the lines the render printed (warnings, notes) that
-	// follow from the key, repeated when the render is skipped.
-	Messages []string `json:"messages,omitempty"`
+	// Messages are what the render had to show (warnings, notes, the
+	// checks' report) that follows from the key, repeated when the
+	// render is skipped.
+	Messages []Message `json:"messages,omitempty"`
+	// Objects, Bundles and Clusters count what the render wrote.
+	Objects  int `json:"objects"`
+	Bundles  int `json:"bundles"`
+	Clusters int `json:"clusters"`
 }
 
-// OutputKey returns the key of rendering pl with ro into an output with
+// outputKey returns the key of rendering pl with ro into an output with
 // eo, writing the part of it part names; extra is the caller's other
 // choices that change the output (such as running checks first). false
 // says the render must not be skipped.
-func (p *Pipeline) OutputKey(pl *Plan, ro RenderOptions, eo EmitOptions, part Part, extra string) (string, bool) {
+func (p *Pipeline) outputKey(pl *Plan, ro RenderOptions, eo EmitOptions, part Part, extra string) (string, bool) {
 	if ro.NoCache {
 		return "", false
 	}
@@ -57,7 +62,7 @@ func (p *Pipeline) OutputKey(pl *Plan, ro RenderOptions, eo EmitOptions, part Pa
 		}
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "wookie output 1\n%s\n", p.cfg.CacheVersion)
+	fmt.Fprintf(h, "wookie output 2\n%s\n", p.cfg.CacheVersion)
 	for _, v := range []any{pl, ro, eo, part, extra} {
 		if err := json.NewEncoder(h).Encode(v); err != nil {
 			return "", false
@@ -92,36 +97,37 @@ func (p *Pipeline) stampPath(dir string) (string, error) {
 	return filepath.Join(p.CacheDir(), "output", hex.EncodeToString(sum[:])+".json"), nil
 }
 
-// OutputCurrent reports whether dir holds what the render of key wrote,
-// every file as it was, and returns the messages that render printed.
-func (p *Pipeline) OutputCurrent(dir, key string) ([]string, bool) {
+// outputCurrent reports whether dir holds what the render of key wrote,
+// every file as it was, and returns what that render recorded.
+func (p *Pipeline) outputCurrent(dir, key string) (outputStamp, bool) {
 	path, err := p.stampPath(dir)
 	if err != nil {
-		return nil, false
+		return outputStamp{}, false
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, false
+		return outputStamp{}, false
 	}
 	var st outputStamp
 	if err := json.Unmarshal(data, &st); err != nil || st.Key != key {
-		return nil, false
+		return outputStamp{}, false
 	}
 	files, err := treeSums(dir)
 	if err != nil || len(files) != len(st.Files) {
-		return nil, false
+		return outputStamp{}, false
 	}
 	for name, sum := range files {
 		if st.Files[name] != sum {
-			return nil, false
+			return outputStamp{}, false
 		}
 	}
-	return st.Messages, true
+	return st, true
 }
 
-// RecordOutput notes that dir holds the render of key, which printed
-// messages. A render that cannot be noted is only not skipped next time.
-func (p *Pipeline) RecordOutput(dir, key string, messages []string) error {
+// recordOutput notes that dir holds the render of key, which recorded
+// st's messages and counts. A render that cannot be noted is only not
+// skipped next time.
+func (p *Pipeline) recordOutput(dir, key string, st outputStamp) error {
 	path, err := p.stampPath(dir)
 	if err != nil {
 		return err
@@ -130,7 +136,8 @@ func (p *Pipeline) RecordOutput(dir, key string, messages []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(outputStamp{Key: key, Files: files, Messages: messages})
+	st.Key, st.Files = key, files
+	data, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
@@ -140,8 +147,8 @@ func (p *Pipeline) RecordOutput(dir, key string, messages []string) error {
 	return atomicfile.Write(path, data, 0o600)
 }
 
-// ForgetOutput drops what RecordOutput noted of dir.
-func (p *Pipeline) ForgetOutput(dir string) {
+// forgetOutput drops what recordOutput noted of dir.
+func (p *Pipeline) forgetOutput(dir string) {
 	if path, err := p.stampPath(dir); err == nil {
 		_ = os.Remove(path)
 	}

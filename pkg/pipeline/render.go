@@ -55,6 +55,11 @@ func (p *Pipeline) Render(ctx context.Context, pl *Plan, o RenderOptions) (*Resu
 	if err := p.Pin(pl); err != nil {
 		return nil, err
 	}
+	return p.renderPinned(ctx, pl, o)
+}
+
+// renderPinned is Render of pl that Pin has pinned.
+func (p *Pipeline) renderPinned(ctx context.Context, pl *Plan, o RenderOptions) (*Result, error) {
 	opts, err := p.renderOptions(o)
 	if err != nil {
 		return nil, err
