@@ -5,33 +5,43 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v4/pkg/registry"
+	orasauth "oras.land/oras-go/v2/registry/remote/auth"
 
 	"wookie.dev/wookie/internal/lock"
 )
 
 // registryClient returns Helm's registry client for an oci:// location,
 // with the location's credentials, the retrying transport, and plain HTTP
-// for loopback registries or when the credentials say so.
+// for loopback registries or when the credentials say so. Credentials come
+// only from wookie's credentials file: the client never reads Helm's
+// registry configuration or Docker's config.json (its authorizer is ours,
+// and its credentials file is empty).
 func (c *Client) registryClient(location string) (*registry.Client, error) {
 	a, hc, err := c.httpFor(location)
 	if err != nil {
 		return nil, err
 	}
-	opts := []registry.ClientOption{
-		registry.ClientOptHTTPClient(hc),
-		registry.ClientOptWriter(io.Discard),
-	}
+	authorizer := orasauth.Client{Client: hc} // no Credential: none
+	authorizer.SetUserAgent("wookie")
 	if a != nil {
 		if a.token != "" {
 			return nil, fmt.Errorf("credentials for %s: token is for http(s) repositories; give an OCI registry a username and password", a.prefix)
 		}
 		if a.username != "" || a.password != "" {
-			opts = append(opts, registry.ClientOptBasicAuth(a.username, a.password))
+			host, _, _ := strings.Cut(strings.TrimPrefix(location, "oci://"), "/")
+			authorizer.Credential = orasauth.StaticCredential(host, orasauth.Credential{Username: a.username, Password: a.password})
 		}
+	}
+	opts := []registry.ClientOption{
+		registry.ClientOptHTTPClient(hc),
+		registry.ClientOptWriter(io.Discard),
+		registry.ClientOptAuthorizer(authorizer),
+		registry.ClientOptCredentialsFile(os.DevNull),
 	}
 	if isLoopback(location) || a != nil && a.plainHTTP {
 		opts = append(opts, registry.ClientOptPlainHTTP())
