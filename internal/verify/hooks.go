@@ -198,36 +198,61 @@ func podReason(pod *unstructured.Unstructured) string {
 }
 
 // logsOf returns the last lines of the logs of a Pod, or of the pods of
-// a Job; a note saying why when they cannot be read.
+// a Job; for a pod that has none (it never ran), why not; a note saying
+// why when they cannot be read.
 func (r *runner) logsOf(ctx context.Context, live *unstructured.Unstructured) string {
 	ns := live.GetNamespace()
-	var pods []string
+	var pods []corev1.Pod
 	if live.GetKind() == "Pod" {
-		pods = []string{live.GetName()}
+		pod := corev1.Pod{}
+		if err := r.live.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: live.GetName()}, &pod); err != nil {
+			return "pod " + live.GetName() + ": " + oneLine(err.Error()) + "\n"
+		}
+		pods = []corev1.Pod{pod}
 	} else {
 		list := &corev1.PodList{}
 		if err := r.live.Client.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{"batch.kubernetes.io/job-name": live.GetName()}); err != nil {
 			return "logs: " + oneLine(err.Error())
 		}
-		for _, p := range list.Items {
-			pods = append(pods, p.Name)
-		}
-		slices.Sort(pods)
+		pods = list.Items
+		slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	}
 	var b strings.Builder
 	tail := int64(logLines)
-	for _, p := range pods {
-		raw, err := r.logs.CoreV1().Pods(ns).GetLogs(p, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
-		if err != nil {
-			fmt.Fprintf(&b, "pod %s: logs cannot be read: %s\n", p, oneLine(err.Error()))
+	for i := range pods {
+		p := &pods[i]
+		raw, err := r.logs.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
+		switch {
+		case err != nil:
+			fmt.Fprintf(&b, "pod %s: logs cannot be read: %s\n", p.Name, oneLine(err.Error()))
+			continue
+		case len(raw) == 0:
+			fmt.Fprintf(&b, "pod %s: no logs (%s)\n", p.Name, podState(p))
 			continue
 		}
-		fmt.Fprintf(&b, "pod %s:\n%s", p, raw)
-		if len(raw) > 0 && raw[len(raw)-1] != '\n' {
+		fmt.Fprintf(&b, "pod %s:\n%s", p.Name, raw)
+		if raw[len(raw)-1] != '\n' {
 			b.WriteByte('\n')
 		}
 	}
 	return b.String()
+}
+
+// podState says, on one line, where a pod is: its phase and, when it is
+// not scheduled, why, else the first waiting container's reason.
+func podState(p *corev1.Pod) string {
+	s := "phase " + string(p.Status.Phase)
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return s + ", not scheduled: " + oneLine(strings.TrimSuffix(c.Reason+": "+c.Message, ": "))
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			return s + ", container " + cs.Name + " waiting: " + oneLine(strings.TrimSuffix(w.Reason+": "+w.Message, ": "))
+		}
+	}
+	return s
 }
 
 // replace creates obj, deleting the object of its name first, and waiting

@@ -77,8 +77,9 @@ func play(t *testing.T, c client.Client, ns, name, phase string) {
 // TestCluster runs every kind of check against the test control plane:
 // CEL tests (passing, false, on a missing object and on an unset field),
 // Helm test hooks (a Pod that succeeds and is deleted by its policy, one
-// that fails with its cause, a Job kwok completes), an HTTP test (its
-// Job, which kwok completes without running curl), and injection, without
+// that fails with its cause, a Job kwok completes), HTTP tests (their
+// Jobs, which kwok completes without running curl; one mounts a token for
+// an audience, which the API server must accept), and injection, without
 // a webhook (it fails) and with one served by the test.
 func TestCluster(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{Kwok: true, Name: "verify"})
@@ -106,6 +107,7 @@ func TestCluster(t *testing.T) {
 		cm("unset", "status.state == 'ready'"),
 		{Name: "missing", CEL: &plan.CELTest{APIVersion: "v1", Kind: "ConfigMap", Name: "nope", Expr: "true"}},
 		{Name: "health", HTTP: &plan.HTTPTest{URL: "http://web.shop.svc/healthz"}},
+		{Name: "registry", HTTP: &plan.HTTPTest{URL: "http://istiod.istio-system.svc:15014/debug/clusterz", BodyMatches: registryMatches, TokenAudience: "istio-ca"}},
 		{Name: "no-injector", Injection: &plan.InjectionTest{Labels: map[string]string{"istio-injection": "enabled"}, Container: "istio-proxy"}},
 		{Name: "injector", Injection: &plan.InjectionTest{Labels: map[string]string{webhook: "enabled"}, Container: "istio-proxy"}},
 	}}}
@@ -141,6 +143,7 @@ func TestCluster(t *testing.T) {
 		{"web", "unset", KindCEL, false, "ConfigMap shop/settings: status.state is not set"},
 		{"web", "missing", KindCEL, false, "ConfigMap shop/nope not found"},
 		{"web", "health", KindHTTP, true, ""},
+		{"web", "registry", KindHTTP, true, ""},
 		{"web", "no-injector", KindInjection, false, "the dry-run Pod in namespace wookie-test-web-no-injector (labels istio-injection=enabled) came back without container istio-proxy (has [app]): no admission webhook injected it"},
 		{"web", "injector", KindInjection, true, ""},
 	}
