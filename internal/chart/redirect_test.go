@@ -2,10 +2,12 @@ package chart
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +39,12 @@ func (l *requestLog) withAuth() []string {
 		}
 	}
 	return out
+}
+
+func (l *requestLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
 }
 
 func (l *requestLog) len() int {
@@ -176,6 +184,107 @@ func TestOCIRedirectKeepsCredentialsHome(t *testing.T) {
 	}
 	if len(aLog.withAuth()) == 0 {
 		t.Error("the registry on port A never received its credentials")
+	}
+}
+
+// TestIndexURLOnAnotherOriginGetsNoCredentials: an index on port A, whose
+// credentials are configured, lists its archive by an absolute URL on port
+// B of the same host (no redirect): B is asked for it without them.
+func TestIndexURLOnAnotherOriginGetsNoCredentials(t *testing.T) {
+	repo := charttest.NewRepo(t, charttest.RepoOptions{AbsoluteURLs: true}, pkg(t, "alpha", "1.0.0"))
+	b, bLog := logged(t, proxyTo(t, repo.URL, "", ""))
+	a, aLog := logged(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/index.yaml") {
+			w.Write([]byte(strings.ReplaceAll(string(repo.Index()), repo.URL, b.URL+"/charts")))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	c := newClient(t)
+	c.Credentials = &Credentials{Repositories: []Credential{{URL: a.URL, Username: "ci", Password: "s3cret"}}}
+	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: a.URL + "/charts", Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if bLog.len() == 0 {
+		t.Fatal("the archive was not fetched from port B")
+	}
+	if got := bLog.withAuth(); len(got) > 0 {
+		t.Errorf("port B received credentials: %q", got)
+	}
+	if aLog.len() == 0 || len(aLog.withAuth()) != aLog.len() {
+		t.Errorf("port A received requests without its credentials: %q", aLog.reqs)
+	}
+}
+
+// TestOCIManifestRedirectKeepsCredentialsHome: a registry that requires
+// basic auth on port A and redirects manifest requests (tag and digest) to
+// port B sends B no credentials.
+func TestOCIManifestRedirectKeepsCredentialsHome(t *testing.T) {
+	reg := charttest.NewRegistry(t, charttest.RegistryOptions{Username: "robot", Password: "pw"})
+	reg.Push(t, "charts", pkg(t, "alpha", "1.0.0"))
+	b, bLog := logged(t, proxyTo(t, "http://"+reg.Host, "robot", "pw"))
+	a, aLog := logged(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/manifests/") && r.Header.Get("Authorization") != "" {
+			http.Redirect(w, r, b.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		proxyTo(t, "http://"+reg.Host, "", "").ServeHTTP(w, r)
+	}))
+	repo := "oci://" + strings.TrimPrefix(a.URL, "http://") + "/charts"
+	c := newClient(t)
+	c.Credentials = &Credentials{Repositories: []Credential{{URL: repo, Username: "robot", Password: "pw"}}}
+	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: repo, Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(bLog.all(), func(r string) bool { return strings.Contains(r, "/manifests/") }) {
+		t.Fatalf("no manifest request reached port B: %q", bLog.all())
+	}
+	if got := bLog.withAuth(); len(got) > 0 {
+		t.Errorf("port B received credentials: %q", got)
+	}
+	if len(aLog.withAuth()) == 0 {
+		t.Error("the registry on port A never received its credentials")
+	}
+}
+
+// TestOCITokenRealmOnAnotherOrigin: a registry on port A that answers with
+// a bearer challenge whose realm is on port B: B, the registry's token
+// service, gets the registry's credentials (as the distribution spec and
+// Helm have it, and README's Security section says), and A gets only the
+// token.
+func TestOCITokenRealmOnAnotherOrigin(t *testing.T) {
+	reg := charttest.NewRegistry(t, charttest.RegistryOptions{Username: "robot", Password: "pw"})
+	reg.Push(t, "charts", pkg(t, "alpha", "1.0.0"))
+	b, bLog := logged(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "robot" || p != "pw" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"token": "t0ken"}`))
+	}))
+	a, aLog := logged(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t0ken" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+b.URL+`/token",service="registry",scope="repository:charts/alpha:pull"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		proxyTo(t, "http://"+reg.Host, "robot", "pw").ServeHTTP(w, r)
+	}))
+	repo := "oci://" + strings.TrimPrefix(a.URL, "http://") + "/charts"
+	c := newClient(t)
+	c.Credentials = &Credentials{Repositories: []Credential{{URL: repo, Username: "robot", Password: "pw"}}}
+	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: repo, Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	basic := "authorization=Basic " + base64.StdEncoding.EncodeToString([]byte("robot:pw"))
+	if got := bLog.all(); len(got) == 0 || !strings.HasSuffix(got[0], basic) {
+		t.Errorf("the token realm on port B: requests %q, want the registry's credentials", got)
+	}
+	for _, r := range aLog.all() {
+		if !strings.HasSuffix(r, "authorization=") && !strings.HasSuffix(r, "authorization=Bearer t0ken") {
+			t.Errorf("port A received %q, want no credentials or the token", r)
+		}
 	}
 }
 
