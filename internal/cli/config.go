@@ -27,9 +27,12 @@ func addConfigFlags(cmd *cobra.Command, f *configFlags, withFrom bool) {
 }
 
 // newPipeline returns the pipeline the flags select; lf and ff may be nil
-// for commands without lock and fetch flags. Warnings go to stderr unless
+// for commands without lock and fetch flags. An empty -f is a usage error. Warnings go to stderr unless
 // -q.
 func newPipeline(s *streams, cf *configFlags, lf *lockFlags, ff *fetchFlags) (*pipeline.Pipeline, error) {
+	if slices.Contains(cf.files, "") {
+		return nil, usagef("-f \"\": want a configuration file or directory")
+	}
 	if cf.from != "" && len(cf.files) > 0 {
 		return nil, usagef("--from and -f exclude each other: a Plan from --from is already evaluated")
 	}

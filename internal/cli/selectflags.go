@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -29,8 +30,15 @@ func addSelectFlags(cmd *cobra.Command, f *selectFlags, deploying bool) {
 }
 
 // selection is the pipeline.Selection of the flags; --until and --batch
-// exclude each other.
+// exclude each other, and an empty --batch or --bundle is a usage error
+// (it would select nothing, or everything).
 func (f *selectFlags) selection() (pipeline.Selection, error) {
+	if slices.Contains(f.batches, "") {
+		return pipeline.Selection{}, usagef("--batch \"\": want a batch name or priority")
+	}
+	if slices.Contains(f.bundles, "") {
+		return pipeline.Selection{}, usagef("--bundle \"\": want a bundle name")
+	}
 	if f.until != "" && len(f.batches) > 0 {
 		return pipeline.Selection{}, usagef("--until and --batch exclude each other: --until %s already names the batches", f.until)
 	}

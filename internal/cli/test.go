@@ -49,6 +49,9 @@ failed or a cluster could not be checked.`,
 			if err := checkOutput(f.output, "text", "json"); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("junit") && f.junit == "" {
+				return usagef("--junit \"\": want the file to write the JUnit XML to")
+			}
 			p, pl, res, err := renderLive(cmd, s, &f.liveFlags)
 			if err != nil {
 				return err
