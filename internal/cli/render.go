@@ -42,8 +42,9 @@ with the Helm v4 SDK, and writes
   DIR/<cluster>/<batch>/<bundle>.yaml   the bundle's objects in apply order
   DIR/<cluster>/plan.yaml               the Plan that made them, with digests
 
-DIR (default result) is replaced whole and atomically: on any error the
-previous tree stays as it was. -o - writes one YAML stream in deploy order.
+DIR (default result) is replaced atomically: on any error the previous tree
+stays as it was. It is replaced whole, unless --cluster, --batch or --bundle
+write part of it (below). -o - writes one YAML stream in deploy order.
 
 --format chooses what is written for a GitOps engine, for every cluster:
 
@@ -96,9 +97,12 @@ to stderr, nothing is written and wookie exits 1.
 
 --cluster, --batch (by name or priority) and --bundle write part of the
 Plan: the files of the bundles they pick (a bundle is picked when its batch
-is or it is named; a named chart bundle brings its <bundle>-crds bundle),
-and every other file of DIR stays as it was, plan.yaml included; -o -
-streams just those bundles. The whole Plan is rendered (and checked, with
+is or it is named; a named chart bundle brings its <bundle>-crds bundle).
+The folder of a batch picked whole (by --batch, or every batch of a cluster
+given with --cluster alone) is rewritten whole: files of bundles no longer in
+it are removed. A bundle named by --bundle gets its file only. Every other
+file of DIR stays as it was, plan.yaml included, and DIR is still replaced
+atomically; -o - streams just those bundles. The whole Plan is rendered (and checked, with
 --check) all the same. Only --format manifests writes a part: the GitOps
 formats are read whole by their engines.`,
 		Example: `  wookie render

@@ -12,7 +12,8 @@ import (
 )
 
 // TestRenderSelection renders part of the Plan: only the picked bundles'
-// files are written, every other file of the output stays as it was, the
+// files are written, a picked batch's folder whole (stale files removed),
+// every other file of the output stays as it was, the
 // skip of an unchanged output knows the part, -o - streams the part, check
 // reports on it, and names the Plan lacks are usage errors naming what it
 // has.
@@ -54,6 +55,37 @@ func TestRenderSelection(t *testing.T) {
 	}
 	if diff := cmp.Diff(full, readTree(t, "result")); diff != "" {
 		t.Errorf("render --bundle istiod did not write istiod's file as a full render does (-want +got):\n%s", diff)
+	}
+
+	// A picked batch's folder is rewritten whole: the file of a bundle
+	// that left it is removed. A bundle named writes its file only; the
+	// rest of the output stays as it was.
+	for _, f := range []string{"result/wookie-local/crds/gone.yaml", "result/wookie-local/operators/gone.yaml"} {
+		if err := os.WriteFile(f, []byte("stale\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll("result/wookie-local/crds/old", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("result/wookie-local/crds/old/x.yaml", []byte("stale\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want = overlay(full, map[string]string{"wookie-local/operators/gone.yaml": "stale\n"})
+	if code, _, stderr := run(t, "render", "--batch", "crds"); code != 0 {
+		t.Fatalf("render --batch crds over stale files: exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff(want, readTree(t, "result")); diff != "" {
+		t.Errorf("render --batch crds over stale files (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat("result/wookie-local/crds/old"); err == nil {
+		t.Error("render --batch crds left the folder old in the batch's folder")
+	}
+	if code, _, stderr := run(t, "render", "--bundle", "istiod"); code != 0 {
+		t.Fatalf("render --bundle istiod over a stale file: exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff(want, readTree(t, "result")); diff != "" {
+		t.Errorf("render --bundle istiod removed or changed another file of its batch (-want +got):\n%s", diff)
 	}
 
 	// -o - streams the part.

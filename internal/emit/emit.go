@@ -303,11 +303,12 @@ func (s *site) putPlan(name string) error {
 
 // WriteBundles writes the manifests file of every bundle of part
 // (<cluster>/<batch>/<bundle>.yaml, as the manifests format writes it)
-// into dir and leaves every other file of dir as it was: the output of a
-// render of part of the Plan. dir is replaced whole and atomically, as
-// Write replaces it, with the files it held copied; it is private (0700,
-// files 0600) when it was or when part holds secrets.
-func WriteBundles(dir string, part *render.Result) error {
+// into dir and leaves every other file of dir as it was, except the
+// folders whole names ("<cluster>/<batch>"), which hold part's files only:
+// the output of a render of part of the Plan. dir is replaced whole and
+// atomically, as Write replaces it, with the files it held copied; it is
+// private (0700, files 0600) when it was or when part holds secrets.
+func WriteBundles(dir string, part *render.Result, whole []string) error {
 	t := Tree{}
 	for _, c := range part.Clusters {
 		for _, b := range c.Batches {
@@ -327,8 +328,12 @@ func WriteBundles(dir string, part *render.Result) error {
 	if st, err := os.Stat(dir); err == nil && st.IsDir() && st.Mode().Perm()&0o077 == 0 {
 		perm = 0o700
 	}
+	skip := maps.Clone(t)
+	for _, w := range whole {
+		skip[w+"/"] = nil
+	}
 	return atomicfile.ReplaceDir(dir, perm, func(tmp string) error {
-		if err := copyTree(dir, tmp, t); err != nil {
+		if err := copyTree(dir, tmp, skip); err != nil {
 			return err
 		}
 		return putFiles(tmp, t, perm)
@@ -336,8 +341,8 @@ func WriteBundles(dir string, part *render.Result) error {
 }
 
 // copyTree copies the files and directories of from, if it exists, into
-// to, with their modes, except Marker and the files skip holds (by slash
-// path).
+// to, with their modes, except Marker and the files and directories
+// ("path/") skip holds (by slash path).
 func copyTree(from, to string, skip Tree) error {
 	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -354,6 +359,9 @@ func copyTree(from, to string, skip Tree) error {
 		dst := filepath.Join(to, rel)
 		switch {
 		case d.IsDir():
+			if _, ok := skip[filepath.ToSlash(rel)+"/"]; ok {
+				return fs.SkipDir
+			}
 			return os.Mkdir(dst, info.Mode().Perm())
 		case !info.Mode().IsRegular():
 			return fmt.Errorf("%s: not a file", path)

@@ -276,11 +276,28 @@ func (p *Pipeline) Write(dir string, pl *Plan, res *Result, o EmitOptions) ([]st
 	return emit.Write(dir, pl, res, o)
 }
 
-// WritePart writes the manifests of part, a part of a rendering
-// (SelectPart), into dir, one file per bundle as Write's manifests format
-// names it, and leaves every other file of dir as it was; dir is replaced
-// atomically, with those files copied. Only the manifests format writes a
-// part: the GitOps formats are read whole by their engines.
-func (p *Pipeline) WritePart(dir string, part *Result) error {
-	return emit.WriteBundles(dir, part)
+// WritePart writes the manifests of part of res, a rendering of every
+// cluster, into dir, one file per bundle as Write's manifests format names
+// it. The folder of each batch part picks whole (by Select.Batches or
+// Until, or every batch of a cluster picked with no Select) is rewritten
+// whole: files of bundles that left it are removed. Of a bundle picked by
+// name only its file is written. Every other file of dir, the clusters'
+// plan.yaml included, stays as it was; dir is replaced atomically, with
+// those files copied. Only the manifests format writes a part: the GitOps
+// formats are read whole by their engines.
+func (p *Pipeline) WritePart(dir string, res *Result, part Part) error {
+	var whole []string
+	for i := range res.Clusters {
+		c := &res.Clusters[i]
+		if len(part.Clusters) > 0 && !slices.Contains(part.Clusters, c.Name) {
+			continue
+		}
+		picked := render.Pick(c, part.Select)
+		for _, b := range c.Batches {
+			if picked == nil || picked.Batches[b.Name] {
+				whole = append(whole, c.Name+"/"+b.Name)
+			}
+		}
+	}
+	return emit.WriteBundles(dir, SelectPart(res, part), whole)
 }

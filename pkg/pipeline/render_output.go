@@ -79,7 +79,7 @@ func (e *CheckError) Error() string { return "check failed: nothing written" }
 
 // RenderOutput renders pl and writes o.Part of it to o.Dir, in o.Emit's
 // format, or streams it: Dir is replaced atomically (WritePart says what
-// a part replaces), so on any error it stays as it was. A render whose
+// of it a part rewrites), so on any error it stays as it was. A render whose
 // Dir already holds what it would write is skipped (Output.Unchanged).
 // On an error after rendering, the Output returned says what was to be
 // shown (a failed check's report among its Messages).
@@ -153,7 +153,7 @@ func (p *Pipeline) RenderOutput(ctx context.Context, pl *Plan, o OutputOptions) 
 	if o.Part.IsZero() {
 		warnings, err = p.Write(o.Dir, pl, res, o.Emit)
 	} else {
-		err = p.WritePart(o.Dir, res)
+		err = p.WritePart(o.Dir, full, o.Part)
 	}
 	if err != nil {
 		return out, fmt.Errorf("write %s: %w", o.Dir, err)
