@@ -115,9 +115,15 @@ bundle's own readiness rules, for its timeout (5m unless the bundle or
 message names batch, bundle and every object not ready, and the exit code is 1.
 
 Fields another field manager owns are a conflict naming the object and the
-manager, unless --force-conflicts. What wookie applied is recorded in the
-ConfigMap wookie-system/wookie-inventory; --prune deletes what left the Plan
-(CRDs, Namespaces and PVCs only when their bundle says prune: true).
+manager, unless --force-conflicts. What wookie applied is recorded in each
+cluster's inventory, ConfigMaps wookie-system/wookie-inventory-<cluster>-*
+sharded to any size, written before each batch is applied and confirmed
+after; --prune deletes what left the Plan (CRDs, Namespaces and PVCs only
+when their bundle says prune: true). While it applies to a cluster, deploy
+holds the Lease wookie-system/wookie-deploy-<cluster>: another deploy of that
+cluster refuses at once, naming the holder, or waits up to --lock-wait.
+SIGINT or SIGTERM stops deploy: nothing new is applied, what was is recorded,
+and it exits 130 (SIGINT) or 143 (SIGTERM); a second SIGINT exits at once.
 
 Clusters deploy at the same time, batch by batch: a cluster's first batch
 waits for the clusters in its dependsOn, and a batch that uses an input waits
