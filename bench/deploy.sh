@@ -318,6 +318,14 @@ if [ "$STACK" = configmaps ]; then
 	measure kubectl_get "" "$NOOP_RUNS" 1 bash "$work/kubectl-get.sh"
 fi
 read -r kreq_total kreq_dry kreq_apply kreq_get kreq_list < <(requests "$work/kubectl-run.sh")
+say "· peak RSS: kubectl's no-change apply here, then wookie's first and no-change deploys on a fresh control plane"
+rss_kubectl=$(peak_rss bash kubectl-run.sh noop)
+rss_kubectl_get=0
+[ "$STACK" = configmaps ] && rss_kubectl_get=$(peak_rss bash kubectl-get.sh)
+bash cluster.sh fresh
+rss_wookie_first=$(peak_rss bash wookie-run.sh fresh)
+rss_wookie_noop=$(peak_rss bash wookie-run.sh noop)
+check "wookie deploy (peak RSS run)"
 bash cluster.sh stop
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -357,6 +365,7 @@ awk -v wf="${mean[wookie_first]}" -v wf_sd="${sd[wookie_first]}" -v kf="${mean[k
 	-v wn="${mean[wookie_noop]}" -v wn_sd="${sd[wookie_noop]}" -v kn="${mean[kubectl_noop]}" -v kn_sd="${sd[kubectl_noop]}" \
 	-v kg="${mean[kubectl_get]}" -v kg_sd="${sd[kubectl_get]}" \
 	-v runs="$RUNS" -v noop_runs="$NOOP_RUNS" -v objects="$objects" -v bundles="$bundles" \
+	-v rss_wf="$rss_wookie_first" -v rss_wn="$rss_wookie_noop" -v rss_k="$rss_kubectl" -v rss_kg="$rss_kubectl_get" \
 	-v timer="$timer" -v cpus="$(nproc)" -v kver="$kver" -v load="$load_start / $load_end" '
 function verdict(ok) { return ok ? "met" : "MISSED" }
 BEGIN {
@@ -372,11 +381,16 @@ BEGIN {
 	printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl apply (a/b)", wf / kf, "<= 0.10", verdict(wf / kf <= 0.10)
 	printf "%-50s %8.2f %9s  %s\n", "no change: wookie / kubectl get (c/e)", wn / kg, "<= 1.50", verdict(wn / kg <= 1.5)
 	printf "%-50s %8.2f %9s\n", "no change: wookie / kubectl apply (c/d)", wn / kn, "-"
+	printf "%-50s %8.1f %9s  %s\n", "peak RSS, wookie first deploy, MB", rss_wf, "<= 80", verdict(rss_wf <= 80)
+	printf "%-50s %8.1f %9s\n", "peak RSS, wookie no-change deploy, MB", rss_wn, "-"
+	printf "%-50s %8.1f %9s\n", "peak RSS, kubectl apply (no change), MB", rss_k, "-"
+	printf "%-50s %8.1f %9s\n", "peak RSS, kubectl get -o json, MB", rss_kg, "-"
 }'
 else
 awk -v wf="${mean[wookie_first]}" -v wf_sd="${sd[wookie_first]}" -v kf="${mean[kubectl_first]}" -v kf_sd="${sd[kubectl_first]}" \
 	-v wn="${mean[wookie_noop]}" -v wn_sd="${sd[wookie_noop]}" -v kn="${mean[kubectl_noop]}" -v kn_sd="${sd[kubectl_noop]}" \
 	-v runs="$RUNS" -v noop_runs="$NOOP_RUNS" -v objects="$objects" -v bundles="$bundles" -v layout="$LAYOUT" -v stack="$STACK" \
+	-v rss_wf="$rss_wookie_first" -v rss_wn="$rss_wookie_noop" -v rss_k="$rss_kubectl" -v rss_kg="$rss_kubectl_get" \
 	-v timer="$timer" -v cpus="$(nproc)" -v kver="$kver" -v load="$load_start / $load_end" '
 function verdict(ok) { return ok ? "met" : "MISSED" }
 BEGIN {
@@ -393,6 +407,9 @@ BEGIN {
 	else printf "%-50s %8.2f %9s  %s\n", "first deploy: wookie / kubectl (a/b)", wf / kf, "<= 1.00", verdict(wf / kf <= 1)
 	printf "%-50s %8.2f %9s  %s\n", "no-change re-deploy, wookie, s (c)", wn, "<= 2.00", verdict(wn <= 2)
 	printf "%-50s %8.2f %9s\n", "no change: wookie / kubectl (c/d)", wn / kn, "-"
+	printf "%-50s %8.1f %9s\n", "peak RSS, wookie first deploy, MB", rss_wf, "-"
+	printf "%-50s %8.1f %9s\n", "peak RSS, wookie no-change deploy, MB", rss_wn, "-"
+	printf "%-50s %8.1f %9s\n", "peak RSS, kubectl apply (no change), MB", rss_k, "-"
 }'
 fi
 printf '\n%-50s %8s %8s\n' "where the time goes, mean s" "first" "no chg"

@@ -43,3 +43,9 @@ serve_charts() {
 	[ -n "$port" ] || { say "$2: the chart server did not start:"; cat http.log >&2; exit 1; }
 	url=http://127.0.0.1:$port
 }
+
+# peak_rss CMD...: the maximum resident set size of CMD (or of the largest
+# process it waits for), in MB, from /usr/bin/time -v.
+peak_rss() {
+	/usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}'
+}
