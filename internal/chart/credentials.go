@@ -92,6 +92,9 @@ func LoadCredentials(path string, required bool) (*Credentials, error) {
 		}
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
+	if err := errtext.CheckYAMLSyntax(path, data); err != nil {
+		return nil, err
+	}
 	var c Credentials
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("credentials %s: %s", path, errtext.OneLine(err.Error()))

@@ -66,8 +66,11 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // Decode reads a lock file strictly: unknown fields, a wrong apiVersion or
 // kind, a malformed digest or two entries for one chart are errors naming
-// source.
+// source, and a YAML syntax error names source:LINE:COL.
 func Decode(data []byte, source string) (*File, error) {
+	if err := errtext.CheckYAMLSyntax(source, data); err != nil {
+		return nil, err
+	}
 	var f File
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
 		return nil, fmt.Errorf("%s: %s", source, errtext.OneLine(err.Error()))

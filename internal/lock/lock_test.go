@@ -82,7 +82,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad digest", head + "charts:\n- repo: r\n  name: web\n  version: \"1\"\n  resolvedVersion: \"1\"\n  url: u\n  digest: md5:abc\n", `wookie.lock: charts[0] (web@1 from r): digest "md5:abc" is not sha256:<64 hex digits>`},
 		{"missing url", head + "charts:\n- repo: r\n  name: web\n  version: \"1\"\n  resolvedVersion: \"1\"\n  digest: " + d1 + "\n", `wookie.lock: charts[0] (web@1 from r): resolvedVersion and url are required`},
 		{"duplicate", head + "charts:\n" + good + good, `wookie.lock: charts[1]: web@1 from r is pinned twice`},
-		{"not yaml", "\t: :", "wookie.lock: yaml: found character that cannot start any token"},
+		{"not yaml", "\t: :", "wookie.lock:1:1: YAML syntax error: found character that cannot start any token"},
+		{"mapping in a scalar", head + "charts:\n- repo: r\n  name: web: x\n", "wookie.lock:5:12: YAML syntax error: mapping values are not allowed in this context"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
