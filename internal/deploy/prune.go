@@ -31,7 +31,8 @@ const keptMessage = "CRDs, Namespaces and PersistentVolumeClaims are kept unless
 // entries of the part picked (inScope).
 //
 // An object that cannot be read or deleted does not stop the others; the
-// error names each, with its bundle, and its entry is kept.
+// error names each, with its bundle, and its entry is kept. When ctx ends,
+// the entries not looked at yet are kept too.
 func (d *clusterDeploy) prune(ctx context.Context, inv *Inventory, dryRun bool) ([]InventoryEntry, error) {
 	current := map[string]bool{}
 	for _, e := range d.applied {
@@ -58,9 +59,10 @@ func (d *clusterDeploy) prune(ctx context.Context, inv *Inventory, dryRun bool) 
 	var kept []InventoryEntry
 	var errs []error
 	pruned := map[string]bool{} // IDs, for the custom resources of a CRD
-	for _, e := range stale {
+	for i, e := range stale {
 		if err := ctx.Err(); err != nil {
-			return kept, err
+			// What was not looked at stays too.
+			return append(kept, stale[i:]...), err
 		}
 		u, err := e.object()
 		if err != nil {

@@ -127,22 +127,20 @@ func (d *clusterDeploy) run(ctx context.Context, t Target) (failed error) {
 		inv.merge(d.applied)
 		d.mu.Unlock()
 		kept, err := d.prune(ctx, inv, false)
-		if err != nil {
-			failed = err
-		} else {
-			// What prune deleted, or found gone, leaves the inventory; the
-			// entries outside the selection stay as they were.
-			stay := map[string]bool{}
-			for _, e := range d.applied {
-				stay[e.ID] = true
-			}
-			for _, e := range kept {
-				stay[e.ID] = true
-			}
-			inv.Entries = slices.DeleteFunc(inv.Entries, func(e InventoryEntry) bool {
-				return !stay[e.ID] && d.inScope(e)
-			})
+		failed = err
+		// What prune deleted, or found gone, leaves the inventory, also
+		// when it could not delete others; those, the entries it did not
+		// get to and those outside the selection stay.
+		stay := map[string]bool{}
+		for _, e := range d.applied {
+			stay[e.ID] = true
 		}
+		for _, e := range kept {
+			stay[e.ID] = true
+		}
+		inv.Entries = slices.DeleteFunc(inv.Entries, func(e InventoryEntry) bool {
+			return !stay[e.ID] && d.inScope(e)
+		})
 	}
 	if failed != nil {
 		d.dropUnapplied(ctx, inv)
