@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -70,7 +73,9 @@ func wookieBinary(t *testing.T) string {
 // TestDeployKilled kills a deploy with --prune of a changing Plan at 20
 // random points (SIGKILL, SIGTERM and SIGINT in turn), then deploys a last
 // Plan to the end: every ConfigMap any of them applied that the last Plan
-// lacks is pruned, and every one it has is there. Before the inventory was
+// lacks is pruned, and every one it has is there. Half the kills come as
+// the first batch is done, and some must stop a deploy between its first
+// and its last batch, or the test proved nothing. Before the inventory was
 // recorded ahead of each batch, objects applied by a killed deploy were
 // never pruned.
 func TestDeployKilled(t *testing.T) {
@@ -78,6 +83,8 @@ func TestDeployKilled(t *testing.T) {
 	dir := t.TempDir()
 	bin := wookieBinary(t)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 17))
+	// deploy deploys Plan gen and sends kill after the delay, or with
+	// after < 0 as soon as the first batch is done (its events on stdout).
 	deploy := func(gen int, kill syscall.Signal, after time.Duration) (int, string) {
 		t.Helper()
 		doc, _ := faultPlan(env, gen)
@@ -85,18 +92,32 @@ func TestDeployKilled(t *testing.T) {
 		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "deploy", "--prune", "--timeout", "30s", "--from", file)
+		cmd := exec.Command(bin, "deploy", "--prune", "--timeout", "30s", "--from", file, "-o", "json")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if kill != 0 {
+		if kill != 0 && after >= 0 {
 			time.AfterFunc(after, func() { _ = cmd.Process.Signal(kill) })
 		}
-		err := cmd.Wait()
+		done := 0
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var e struct{ Type, Batch string }
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Type == "done" && e.Batch == "batch0" {
+				if done++; done == 2 && kill != 0 && after < 0 {
+					_ = cmd.Process.Signal(kill)
+				}
+			}
+		}
+		err = cmd.Wait()
 		var ee *exec.ExitError
 		switch {
 		case err == nil:
@@ -114,29 +135,57 @@ func TestDeployKilled(t *testing.T) {
 	}
 	full := time.Since(began)
 	t.Logf("a whole deploy takes %s", full.Round(time.Millisecond))
+	cs, err := kubernetes.NewForConfig(env.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// exists reports whether ConfigMap faults/name is there.
+	exists := func(name string) bool {
+		_, err := cs.CoreV1().ConfigMaps("faults").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
 	signals := []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT}
 	var points []string
+	partial := 0
 	for gen := 1; gen <= 20; gen++ {
 		sig := signals[gen%len(signals)]
+		// Every other kill comes at a random point of a whole deploy's
+		// time; the others as soon as the first batch is done, so that
+		// some surely land in the middle of a deploy.
 		after := time.Duration(rng.Int64N(int64(full)))
+		if gen%2 == 0 {
+			after = -1
+		}
 		code, stderr := deploy(gen, sig, after)
-		points = append(points, fmt.Sprintf("%s@%s:%d", sig, after.Round(time.Millisecond), code))
+		// A deploy stopped in the middle applied the first batch of
+		// its Plan and not the last.
+		mid := exists(fmt.Sprintf("gen%d-0-0", gen)) && !exists(fmt.Sprintf("gen%d-3-0", gen))
+		if mid {
+			partial++
+		}
+		at := "batch0-done"
+		if after >= 0 {
+			at = after.Round(time.Millisecond).String()
+		}
+		points = append(points, fmt.Sprintf("%s@%s:%d:mid=%t", sig, at, code, mid))
 		want := map[syscall.Signal]int{syscall.SIGKILL: -1, syscall.SIGTERM: 143, syscall.SIGINT: 130}[sig]
 		// -1: killed by the signal before wookie could catch it.
 		if code != 0 && code != want && code != -1 {
 			t.Fatalf("deploy %d, %s after %s: exit %d, want %d (or 0 when it ended first, or -1 when it came before wookie handled signals)\n%s", gen, sig, after, code, want, stderr)
 		}
 	}
-	t.Logf("kill points (signal@delay:exit): %s", strings.Join(points, " "))
+	t.Logf("kill points (signal@delay:exit:stopped mid-deploy): %s", strings.Join(points, " "))
+	if partial == 0 {
+		t.Errorf("no kill stopped a deploy between its first and last batch: the test did not interrupt anything")
+	}
 
 	if code, stderr := deploy(21, 0, 0); code != 0 {
 		t.Fatalf("last deploy: exit %d\n%s", code, stderr)
 	}
 	_, want := faultPlan(env, 21)
-	cs, err := kubernetes.NewForConfig(env.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	list, err := cs.CoreV1().ConfigMaps("faults").List(context.Background(), metav1.ListOptions{LabelSelector: "wookie.dev/cluster=faults"})
 	if err != nil {
 		t.Fatal(err)
