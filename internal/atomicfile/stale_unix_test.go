@@ -138,6 +138,33 @@ func TestCleanStale(t *testing.T) {
 	}
 }
 
+// killWhenReady runs the test named test in a child process with env set
+// to dir, waits for the child to write dir/ready, kills it (SIGKILL) and
+// returns its pid.
+func killWhenReady(t *testing.T, test, env, dir string) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the writer never got going")
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	return cmd.Process.Pid
+}
+
 // TestKilledWriteCleanedUp kills (SIGKILL) a process in the middle of
 // ReplaceDir: its temporary directory stays, and the next ReplaceDir
 // removes it and writes the target.
@@ -156,27 +183,9 @@ func TestKilledWriteCleanedUp(t *testing.T) {
 		os.Exit(3)
 	}
 	parent := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriteCleanedUp$")
-	cmd.Env = append(os.Environ(), "ATOMICFILE_TEST_WRITE_AND_HANG="+parent)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(parent, "ready")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatal("the writer never got going")
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	pid := killWhenReady(t, "TestKilledWriteCleanedUp", "ATOMICFILE_TEST_WRITE_AND_HANG", parent)
 	left := names(t, parent)
-	prefix := ".out-w.new-" + strconv.Itoa(cmd.Process.Pid) + "-"
+	prefix := ".out-w.new-" + strconv.Itoa(pid) + "-"
 	if len(left) != 2 || !strings.HasPrefix(left[0], prefix) || left[1] != "ready" {
 		t.Fatalf("after the kill: %q, want %s* and ready", left, prefix)
 	}
@@ -208,27 +217,9 @@ func TestKilledFileWriteCleanedUp(t *testing.T) {
 		os.Exit(3)
 	}
 	parent := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledFileWriteCleanedUp$")
-	cmd.Env = append(os.Environ(), "ATOMICFILE_TEST_FILE_AND_HANG="+parent)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(parent, "ready")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatal("the writer never got going")
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	pid := killWhenReady(t, "TestKilledFileWriteCleanedUp", "ATOMICFILE_TEST_FILE_AND_HANG", parent)
 	left := names(t, parent)
-	prefix := ".wookie.lock.tmp-" + strconv.Itoa(cmd.Process.Pid) + "-"
+	prefix := ".wookie.lock.tmp-" + strconv.Itoa(pid) + "-"
 	if len(left) != 2 || !strings.HasPrefix(left[0], prefix) || left[1] != "ready" {
 		t.Fatalf("after the kill: %q, want %s* and ready", left, prefix)
 	}

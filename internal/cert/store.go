@@ -228,17 +228,28 @@ func (s Store) loadIntermediate(cluster string) (map[string][]byte, *x509.Certif
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("missing %s: %w", dir, fs.ErrNotExist)
 	}
-	files := make(map[string][]byte, len(clusterFiles))
-	for _, name := range clusterFiles {
-		if files[name], err = readFile(filepath.Join(dir, name)); err != nil {
-			return nil, nil, err
-		}
+	files, err := readClusterFiles(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	cert, err := verifyIntermediate(files, dir, root, rootPath, nowOr(s.Now))
 	if err != nil {
 		return nil, nil, err
 	}
 	return files, cert, nil
+}
+
+// readClusterFiles reads the files of the cluster directory dir, by name.
+func readClusterFiles(dir string) (map[string][]byte, error) {
+	files := make(map[string][]byte, len(clusterFiles))
+	for _, name := range clusterFiles {
+		data, err := readFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		files[name] = data
+	}
+	return files, nil
 }
 
 // verifyIntermediate checks the files of the cluster directory dir against
@@ -338,11 +349,9 @@ func (s Store) Describe() ([]Info, error) {
 	infos := []Info{info}
 	for _, c := range clusters {
 		dir := filepath.Join(s.Dir, c)
-		files := make(map[string][]byte, len(clusterFiles))
-		for _, name := range clusterFiles {
-			if files[name], err = readFile(filepath.Join(dir, name)); err != nil {
-				return nil, fmt.Errorf("cluster %s: %w", c, err)
-			}
+		files, err := readClusterFiles(dir)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c, err)
 		}
 		ca, err := verifyIntermediate(files, dir, root.Cert, rootPath, time.Time{})
 		if err != nil {

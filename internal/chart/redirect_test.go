@@ -147,6 +147,18 @@ func TestRedirectKeepsCredentialsHome(t *testing.T) {
 	}
 }
 
+// lockAlphaWithRobot locks alpha 1.0.0 from the OCI registry served by
+// front, with the credentials robot:pw configured for it.
+func lockAlphaWithRobot(t *testing.T, front *httptest.Server) {
+	t.Helper()
+	repo := "oci://" + strings.TrimPrefix(front.URL, "http://") + "/charts"
+	c := newClient(t)
+	c.Credentials = &Credentials{Repositories: []Credential{{URL: repo, Username: "robot", Password: "pw"}}}
+	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: repo, Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestOCIRedirectKeepsCredentialsHome: a registry that requires basic
 // auth on port A and redirects blob downloads to port B (as registries do
 // to their storage), where they are redirected once more, sends B no
@@ -170,12 +182,7 @@ func TestOCIRedirectKeepsCredentialsHome(t *testing.T) {
 		}
 		proxyTo(t, "http://"+reg.Host, "", "").ServeHTTP(w, r)
 	}))
-	repo := "oci://" + strings.TrimPrefix(a.URL, "http://") + "/charts"
-	c := newClient(t)
-	c.Credentials = &Credentials{Repositories: []Credential{{URL: repo, Username: "robot", Password: "pw"}}}
-	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: repo, Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	lockAlphaWithRobot(t, a)
 	if bLog.len() == 0 {
 		t.Fatal("no blob request reached port B")
 	}
@@ -230,12 +237,7 @@ func TestOCIManifestRedirectKeepsCredentialsHome(t *testing.T) {
 		}
 		proxyTo(t, "http://"+reg.Host, "", "").ServeHTTP(w, r)
 	}))
-	repo := "oci://" + strings.TrimPrefix(a.URL, "http://") + "/charts"
-	c := newClient(t)
-	c.Credentials = &Credentials{Repositories: []Credential{{URL: repo, Username: "robot", Password: "pw"}}}
-	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: repo, Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	lockAlphaWithRobot(t, a)
 	if !slices.ContainsFunc(bLog.all(), func(r string) bool { return strings.Contains(r, "/manifests/") }) {
 		t.Fatalf("no manifest request reached port B: %q", bLog.all())
 	}
@@ -271,12 +273,7 @@ func TestOCITokenRealmOnAnotherOrigin(t *testing.T) {
 		}
 		proxyTo(t, "http://"+reg.Host, "robot", "pw").ServeHTTP(w, r)
 	}))
-	repo := "oci://" + strings.TrimPrefix(a.URL, "http://") + "/charts"
-	c := newClient(t)
-	c.Credentials = &Credentials{Repositories: []Credential{{URL: repo, Username: "robot", Password: "pw"}}}
-	if _, err := c.Lock(context.Background(), []lock.Ref{{Repo: repo, Name: "alpha", Version: "1.0.0"}}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	lockAlphaWithRobot(t, a)
 	basic := "authorization=Basic " + base64.StdEncoding.EncodeToString([]byte("robot:pw"))
 	if got := bLog.all(); len(got) == 0 || !strings.HasSuffix(got[0], basic) {
 		t.Errorf("the token realm on port B: requests %q, want the registry's credentials", got)
