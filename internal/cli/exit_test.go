@@ -42,6 +42,8 @@ func TestExitCodes(t *testing.T) {
 		{"empty --junit", []string{"test", "--offline", "--junit", ""}, 2, `wookie: --junit "": want the file to write the JUnit XML to`},
 		{"empty --batch", []string{"render", "--offline", "--batch", "", "-o", filepath.Join(dir, "out")}, 2, `wookie: --batch "": want a batch name or priority`},
 		{"empty --batch of deploy", []string{"deploy", "--offline", "--batch", ""}, 2, `wookie: --batch "": want a batch name or priority`},
+		{"empty --until of deploy", []string{"deploy", "--offline", "--until", ""}, 2, `wookie: --until "": want a batch name or priority`},
+		{"empty --until of diff", []string{"diff", "--offline", "--until="}, 2, `wookie: --until "": want a batch name or priority`},
 		{"empty --bundle", []string{"render", "--offline", "--bundle", "", "-o", filepath.Join(dir, "out")}, 2, `wookie: --bundle "": want a bundle name`},
 	}
 	// An empty -o is a usage error for every command that has -o.

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"wookie.dev/wookie/pkg/pipeline"
 )
@@ -16,6 +17,8 @@ type selectFlags struct {
 	bundles  []string
 	until    string
 	withDeps bool
+	// untilFlag tells an empty --until from none.
+	untilFlag *pflag.Flag
 }
 
 // addSelectFlags registers --batch and --bundle and, for deploy and diff
@@ -25,12 +28,13 @@ func addSelectFlags(cmd *cobra.Command, f *selectFlags, deploying bool) {
 	cmd.Flags().StringArrayVar(&f.bundles, "bundle", nil, "bundle to work on, by name; repeatable; default all")
 	if deploying {
 		cmd.Flags().StringVar(&f.until, "until", "", "deploy this batch (by name or priority) and every batch before it")
+		f.untilFlag = cmd.Flags().Lookup("until")
 		cmd.Flags().BoolVar(&f.withDeps, "with-deps", false, "with --batch or --bundle, also deploy what they depend on: the batches before them and their bundles' dependsOn")
 	}
 }
 
 // selection is the pipeline.Selection of the flags; --until and --batch
-// exclude each other, and an empty --batch or --bundle is a usage error
+// exclude each other, and an empty --batch, --bundle or --until is a usage error
 // (it would select nothing, or everything).
 func (f *selectFlags) selection() (pipeline.Selection, error) {
 	if slices.Contains(f.batches, "") {
@@ -38,6 +42,9 @@ func (f *selectFlags) selection() (pipeline.Selection, error) {
 	}
 	if slices.Contains(f.bundles, "") {
 		return pipeline.Selection{}, usagef("--bundle \"\": want a bundle name")
+	}
+	if f.untilFlag != nil && f.untilFlag.Changed && f.until == "" {
+		return pipeline.Selection{}, usagef("--until \"\": want a batch name or priority")
 	}
 	if f.until != "" && len(f.batches) > 0 {
 		return pipeline.Selection{}, usagef("--until and --batch exclude each other: --until %s already names the batches", f.until)
