@@ -1,34 +1,22 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer a process writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// fileText is the text of a file a process writes while the test reads.
+type fileText string
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (f fileText) String() string {
+	b, _ := os.ReadFile(string(f))
+	return string(b)
 }
 
 // TestSecondInterrupt: a first SIGINT asks wookie to stop and it goes on
@@ -48,8 +36,13 @@ attempts:
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stderr lockedBuffer
-		cmd.Stderr = &stderr
+		stderrFile, err := os.CreateTemp(dir, "stderr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stderrFile.Close()
+		stderr := fileText(stderrFile.Name())
+		cmd.Stderr = stderrFile
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
