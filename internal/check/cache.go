@@ -72,14 +72,11 @@ func (c crdCache) problems(o *render.Object, check func(*render.Object) []proble
 	if c.dir == "" {
 		return check(o)
 	}
-	content, err := json.Marshal(struct {
-		Version string         `json:"v"`
-		Object  map[string]any `json:"object"`
-	}{c.version, o.Object})
-	if err != nil {
+	content, ok := render.ContentSum(o.Object)
+	if !ok {
 		return check(o)
 	}
-	sum := sha256.Sum256(content)
+	sum := sha256.Sum256([]byte(c.version + "\n" + content))
 	key := hex.EncodeToString(sum[:])
 	path := filepath.Join(c.dir, "check", key[:2], key+".json")
 	if data, err := os.ReadFile(path); err == nil {

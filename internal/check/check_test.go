@@ -332,6 +332,12 @@ func TestBrokenObjects(t *testing.T) {
 		want:    []short{{"Gadget.example.com app/g", "image-tag", "spec.db.image", Warning}},
 		message: "has no tag",
 	}, {
+		name:    "image without a tag in a list of a custom resource",
+		doc:     `{apiVersion: example.com/v1, kind: Gadget, metadata: {name: g}, spec: {sidecars: [{name: a, image: "a:1"}, {name: b, image: busybox}]}}`,
+		batch:   "late",
+		want:    []short{{"Gadget.example.com app/g", "image-tag", "spec.sidecars[1].image", Warning}},
+		message: "has no tag",
+	}, {
 		name:    "label value too long",
 		doc:     `{apiVersion: v1, kind: ConfigMap, metadata: {name: cm, labels: {version: "` + strings.Repeat("x", 64) + `"}}}`,
 		want:    []short{{"ConfigMap app/cm", "metadata", "metadata.labels", Error}},

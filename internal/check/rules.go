@@ -24,9 +24,9 @@ func secretProblems(o *render.Object) []problem {
 		return []problem{{rule: RuleSecret, severity: Warning, message: secretMessage(o.Source)}}
 	}
 	var out []problem
-	walkStrings(o.Object, "", func(path, s string) {
+	walkStrings(o.Object, func(_, s string, path func() string) {
 		if render.IsPrivateKeyPEM(s) {
-			out = append(out, problem{rule: RuleSecret, path: path, message: "holds a PEM private key, which would end up in Git with every GitOps format"})
+			out = append(out, problem{rule: RuleSecret, path: path(), message: "holds a PEM private key, which would end up in Git with every GitOps format"})
 		}
 	})
 	return out
@@ -46,29 +46,57 @@ func secretMessage(source string) string {
 // an object: a GitOps engine would apply them as written.
 func inputProblems(o *render.Object) []problem {
 	var out []problem
-	walkStrings(o.Object, "", func(path, s string) {
+	walkStrings(o.Object, func(_, s string, path func() string) {
 		if names := plan.InputRefNames(s); len(names) > 0 {
-			out = append(out, problem{rule: RuleInput, path: path, message: fmt.Sprintf("holds the deploy-time input reference %s, which only wookie deploy fills in: a GitOps engine would apply it as written (wookie render and check leave such objects out)", plan.InputRef(names[0]))})
+			out = append(out, problem{rule: RuleInput, path: path(), message: fmt.Sprintf("holds the deploy-time input reference %s, which only wookie deploy fills in: a GitOps engine would apply it as written (wookie render and check leave such objects out)", plan.InputRef(names[0]))})
 		}
 	})
 	return out
 }
 
-// walkStrings calls fn with every string in v and its field path, in no
-// particular order (Run sorts findings).
-func walkStrings(v any, path string, fn func(path, s string)) {
-	switch v := v.(type) {
-	case string:
-		fn(path, v)
-	case map[string]any:
-		for k, e := range v {
-			walkStrings(e, joinPath(path, k), fn)
+// walkStrings calls fn with every string in v, the map key that holds it
+// ("" for a list item or v itself) and a function that spells its field
+// path (a.b[0].c), in no particular order (Run sorts findings). The path
+// is built only when fn asks: most strings have no finding, and the CRDs
+// of a chart hold tens of thousands of them.
+func walkStrings(v any, fn func(key, s string, path func() string)) {
+	type step struct {
+		key   string
+		index int // with list: the item's index
+		list  bool
+	}
+	var steps []step
+	path := func() string {
+		p := ""
+		for _, st := range steps {
+			if st.list {
+				p += "[" + strconv.Itoa(st.index) + "]"
+			} else {
+				p = joinPath(p, st.key)
+			}
 		}
-	case []any:
-		for i, e := range v {
-			walkStrings(e, path+"["+strconv.Itoa(i)+"]", fn)
+		return p
+	}
+	var walk func(v any, key string)
+	walk = func(v any, key string) {
+		switch v := v.(type) {
+		case string:
+			fn(key, v, path)
+		case map[string]any:
+			for k, e := range v {
+				steps = append(steps, step{key: k})
+				walk(e, k)
+				steps = steps[:len(steps)-1]
+			}
+		case []any:
+			for i, e := range v {
+				steps = append(steps, step{index: i, list: true})
+				walk(e, "")
+				steps = steps[:len(steps)-1]
+			}
 		}
 	}
+	walk(v, "")
 }
 
 // podSpecPaths are where the built-in workload kinds keep their pod spec.
@@ -95,9 +123,9 @@ func imageProblems(o *render.Object, builtin bool) []problem {
 		}
 	}
 	if !builtin {
-		walkStrings(o.Object, "", func(path, s string) {
-			if path == "image" || strings.HasSuffix(path, ".image") {
-				check(path, s)
+		walkStrings(o.Object, func(key, s string, path func() string) {
+			if key == "image" {
+				check(path(), s)
 			}
 		})
 		return out

@@ -125,6 +125,15 @@ func (m *yamlMemo) appendTo(out *bytes.Buffer, obj map[string]any) (ok bool) {
 	return true
 }
 
+// ContentSum returns a SHA-256, in hex, of v's content as the render
+// cache's YAML memo sums a field: two values with the same sum have the
+// same YAML. ok is false for a value that is not JSON's (maps, lists,
+// strings, numbers, booleans, nil). It costs a fraction of encoding v.
+func ContentSum(v any) (sum string, ok bool) {
+	var s summer
+	return s.sum(v)
+}
+
 // summer computes sums, reusing its buffers.
 type summer struct {
 	buf  []byte
