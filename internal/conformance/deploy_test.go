@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,5 +87,39 @@ charts: percona: [_]: repo: %q
 	}
 	if strings.Contains(stderr, "istio-ingressgateway") && !strings.Contains(stderr, "FailedCreate") {
 		t.Errorf("deploy does not name the ReplicaSet's FailedCreate:\n%s", stderr)
+	}
+
+	// wookie test on what the deploy left: the wookie project's checks
+	// on the real charts. istiod is Ready; injection, the gateway's
+	// address and the database cannot pass on a control plane where no
+	// container runs, and each says why.
+	code, stdout, stderr := wookieCode(append([]string{"test", "-o", "json", "--timeout", "20s"}, flags...)...)
+	if code != 1 {
+		t.Fatalf("test: exit %d, want 1\n%s%s", code, stderr, stdout)
+	}
+	var results []struct {
+		Bundle, Name, Kind, Cause string
+		Passed                    bool
+	}
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+		t.Fatalf("test -o json: %v\n%s", err, stdout)
+	}
+	got := map[string]bool{}
+	for _, r := range results {
+		got[r.Bundle+" "+r.Name] = r.Passed
+		if !r.Passed && r.Cause == "" {
+			t.Errorf("test: %s %s failed without a cause", r.Bundle, r.Name)
+		}
+	}
+	want := map[string]bool{
+		"istiod istiod-ready":          true,
+		"istiod sidecar-injection":     false,
+		"istio-ingressgateway address": false,
+		"pxc-db ready":                 false,
+	}
+	for check, passed := range want {
+		if p, ok := got[check]; !ok || p != passed {
+			t.Errorf("test: %s: got passed=%v (reported: %v), want passed=%v\n%s", check, p, ok, passed, stdout)
+		}
 	}
 }
