@@ -14,7 +14,6 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
 	release "helm.sh/helm/v4/pkg/release/v1"
-	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 
 	"wookie.dev/wookie/internal/errtext"
 )
@@ -84,7 +83,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 			delete(files, name)
 		}
 	}
-	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	objects, hooks, err := sortTemplates(files)
 	if err != nil {
 		return nil, fmt.Errorf("%s", foldLines(err.Error()))
 	}
@@ -92,38 +91,34 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 	if called.Load() {
 		out.Lookups = lookupTemplates(ch)
 	}
-	for _, m := range manifests {
-		objs, err := decodeDocs(m.Name, m.Content)
+	for _, d := range objects {
+		u, err := d.object()
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range objs {
-			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: m.Name})
+		if u != nil {
+			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: d.path})
 		}
 	}
-	for _, h := range hooks {
-		phase := hookPhase(h.Events)
-		if phase == "" && slices.Contains(h.Events, release.HookTest) {
-			objs, err := decodeDocs(h.Path, h.Manifest)
-			if err != nil {
-				return nil, err
-			}
-			for _, u := range objs {
-				out.Tests = append(out.Tests, &Object{Unstructured: u, Source: h.Path, Hook: HookTest, HookWeight: h.Weight})
-			}
-			continue
-		}
-		if phase == "" {
+	for _, d := range hooks {
+		phase := hookPhase(d.events)
+		if phase == "" && !slices.Contains(d.events, release.HookTest) {
 			out.HooksDropped++
 			continue
 		}
-		objs, err := decodeDocs(h.Path, h.Manifest)
+		u, err := d.object()
 		if err != nil {
 			return nil, err
 		}
+		if phase == "" {
+			if u != nil {
+				out.Tests = append(out.Tests, &Object{Unstructured: u, Source: d.path, Hook: HookTest, HookWeight: d.weight})
+			}
+			continue
+		}
 		out.HooksApplied++
-		for _, u := range objs {
-			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: h.Path, Hook: phase, HookWeight: h.Weight})
+		if u != nil {
+			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: d.path, Hook: phase, HookWeight: d.weight})
 		}
 	}
 	return out, nil

@@ -55,26 +55,31 @@ func (o *Object) ID() string {
 func decodeDocs(source, stream string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for i, doc := range splitYAML(stream) {
-		if strings.TrimSpace(stripComments(doc)) == "" {
-			continue
+		u, err := parseDoc(doc)
+		if err == nil && u != nil {
+			err = checkObject(u)
 		}
-		js, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: not valid YAML: %s", source, i+1, oneLine(err.Error()))
-		}
-		u, err := objectFromJSON(js)
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", source, i+1, err)
 		}
-		if u == nil {
-			continue
+		if u != nil {
+			out = append(out, u)
 		}
-		if err := checkObject(u); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", source, i+1, err)
-		}
-		out = append(out, u)
 	}
 	return out, nil
+}
+
+// parseDoc parses one YAML document into an object, unchecked; nil for
+// an empty document (blank, comments only, null).
+func parseDoc(doc string) (*unstructured.Unstructured, error) {
+	if strings.TrimSpace(stripComments(doc)) == "" {
+		return nil, nil
+	}
+	js, err := yaml.YAMLToJSON([]byte(doc))
+	if err != nil {
+		return nil, fmt.Errorf("not valid YAML: %s", oneLine(err.Error()))
+	}
+	return objectFromJSON(js)
 }
 
 // objectFromJSON decodes one JSON value into an object, with integers as
