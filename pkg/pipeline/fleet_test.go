@@ -21,17 +21,7 @@ clusters: "wookie-local": batches: services: bundles: creds: {
 	namespace: "wookie"
 	manifests: db: [{apiVersion: "v1", kind: "Secret", metadata: name: "db", stringData: password: "hunter2"}]
 }`, &warnings)
-	p, err := pipeline.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := p.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Lock(ctx, pl, pipeline.LockOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p, pl := locked(t, cfg)
 	tests := []struct {
 		name        string
 		include     bool

@@ -52,6 +52,24 @@ func setup(t *testing.T, target string, warnings *[]string) pipeline.Config {
 	}
 }
 
+// locked makes a Pipeline of cfg, loads its Plan and pins its charts, as
+// a program does before anything else.
+func locked(t *testing.T, cfg pipeline.Config) (*pipeline.Pipeline, *pipeline.Plan) {
+	t.Helper()
+	p, err := pipeline.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := p.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Lock(context.Background(), pl, pipeline.LockOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return p, pl
+}
+
 // TestOffline runs the stages that need no cluster as a program would:
 // load, lock, render, check and write, then the same through a Plan read
 // back from the file render wrote (the Plan as another front end would
@@ -254,17 +272,7 @@ func TestLive(t *testing.T) {
 	ctx := context.Background()
 	var warnings []string
 	cfg := setup(t, fmt.Sprintf(`targets: kubeconfig: {enable: true, clusterName: "lib", context: %q, path: %q, kubeVersion: "1.37.2"}`, env.Context, env.Kubeconfig), &warnings)
-	p, err := pipeline.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := p.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Lock(ctx, pl, pipeline.LockOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p, pl := locked(t, cfg)
 	var certs []pipeline.CertAction
 	var done []string
 	sum, err := p.Up(ctx, pl, pipeline.UpOptions{

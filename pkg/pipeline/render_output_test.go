@@ -25,17 +25,7 @@ clusters: "wookie-local": batches: services: bundles: odd: {
 	namespace: "wookie"
 	manifests: w: [{apiVersion: "example.org/v1", kind: "Widget", metadata: name: "w"}]
 }`, &warnings)
-	p, err := pipeline.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := p.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Lock(ctx, pl, pipeline.LockOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p, pl := locked(t, cfg)
 	dir := filepath.Join(t.TempDir(), "out")
 	o := pipeline.OutputOptions{Dir: dir, Render: pipeline.RenderOptions{LeaveOutInputRefs: true, AllowUnknownKinds: true}}
 
