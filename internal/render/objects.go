@@ -221,7 +221,7 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 		if o.memo != nil && o.memo.appendTo(&b, o.Object) {
 			continue
 		}
-		data, err := yaml.Marshal(o.Object)
+		data, err := encodeYAML(o.Object)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}

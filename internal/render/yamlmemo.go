@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
 // yamlMemo is the YAML of an object's top-level fields, each with a
@@ -48,7 +46,7 @@ func newYAMLMemo(obj map[string]any) (m *yamlMemo, ok bool) {
 		if !ok {
 			return nil, false
 		}
-		data, err := yaml.Marshal(map[string]any{k: obj[k]})
+		data, err := encodeYAML(map[string]any{k: obj[k]})
 		if err != nil {
 			return nil, false
 		}
@@ -66,12 +64,12 @@ func yamlKeyOrder(obj map[string]any) ([]string, bool) {
 		return nil, false
 	}
 	keys := make([]string, 0, len(obj))
-	probe := make(map[string]int, len(obj))
+	probe := make(map[string]any, len(obj))
 	for k := range obj {
 		probe[k] = len(keys)
 		keys = append(keys, k)
 	}
-	data, err := yaml.Marshal(probe)
+	data, err := encodeYAML(probe)
 	if err != nil {
 		return nil, false
 	}
@@ -115,7 +113,7 @@ func (m *yamlMemo) appendTo(out *bytes.Buffer, obj map[string]any) (ok bool) {
 			out.Write(f.YAML)
 			continue
 		}
-		data, err := yaml.Marshal(map[string]any{f.Name: v})
+		data, err := encodeYAML(map[string]any{f.Name: v})
 		if err != nil {
 			out.Truncate(start)
 			return false
