@@ -13,4 +13,10 @@
 // CRDs, namespace and controller) are never handed to Fleet, which cannot
 // install itself; wookie deploy applies them, and Deploy fails when
 // Fleet's CRDs are missing from the management cluster.
+//
+// Files: fleet.go (options, results, Deploy and Status), apply.go (the
+// Bundles applied, skipped when Fleet holds them already), snapshot.go
+// (one read of Fleet's Bundles and BundleDeployments per look; stale
+// Bundles and prune), register.go (downstream clusters registered),
+// follow.go (Fleet's verdict followed until ready, failed or timed out).
 package fleet
