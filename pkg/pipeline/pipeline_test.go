@@ -52,9 +52,8 @@ func setup(t *testing.T, target string, warnings *[]string) pipeline.Config {
 	}
 }
 
-// locked makes a Pipeline of cfg, loads its Plan and pins its charts, as
-// a program does before anything else.
-func locked(t *testing.T, cfg pipeline.Config) (*pipeline.Pipeline, *pipeline.Plan) {
+// loaded makes a Pipeline of cfg and loads its Plan.
+func loaded(t *testing.T, cfg pipeline.Config) (*pipeline.Pipeline, *pipeline.Plan) {
 	t.Helper()
 	p, err := pipeline.New(cfg)
 	if err != nil {
@@ -64,6 +63,14 @@ func locked(t *testing.T, cfg pipeline.Config) (*pipeline.Pipeline, *pipeline.Pl
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, pl
+}
+
+// locked is loaded and pins the Plan's charts, as a program does before
+// anything else.
+func locked(t *testing.T, cfg pipeline.Config) (*pipeline.Pipeline, *pipeline.Plan) {
+	t.Helper()
+	p, pl := loaded(t, cfg)
 	if _, err := p.Lock(context.Background(), pl, pipeline.LockOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -169,14 +176,7 @@ func TestOffline(t *testing.T) {
 	// renders to the same objects.
 	from := cfg
 	from.Files, from.From = nil, written
-	fp, err := pipeline.New(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fpl, err := fp.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fp, fpl := loaded(t, from)
 	fres, err := fp.Render(ctx, fpl, pipeline.RenderOptions{LeaveOutInputRefs: true})
 	if err != nil {
 		t.Fatal(err)
@@ -237,15 +237,8 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("New with Files and From: no error")
 	}
 	var warnings []string
-	p, err := pipeline.New(setup(t, `targets: "local-k3d": enable: true`, &warnings))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := p.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = pipeline.SelectClusters(pl, []string{"nowhere"})
+	p, pl := loaded(t, setup(t, `targets: "local-k3d": enable: true`, &warnings))
+	_, err := pipeline.SelectClusters(pl, []string{"nowhere"})
 	var ce *pipeline.ClusterError
 	if !errors.As(err, &ce) || ce.Name != "nowhere" || len(ce.Have) != 1 {
 		t.Errorf("SelectClusters(nowhere) = %v, want a *ClusterError naming the Plan's clusters", err)

@@ -85,14 +85,7 @@ clusters: "wookie-local": batches: services: bundles: odd: {
 func TestChartUsage(t *testing.T) {
 	ctx := context.Background()
 	var warnings []string
-	p, err := pipeline.New(setup(t, `targets: "local-k3d": enable: true`, &warnings))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := p.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, pl := loaded(t, setup(t, `targets: "local-k3d": enable: true`, &warnings))
 	before, err := p.ChartUsage(pl)
 	if err != nil {
 		t.Fatal(err)
