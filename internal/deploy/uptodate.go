@@ -230,6 +230,14 @@ func ownedFields(live *unstructured.Unstructured, apiVersion string) (map[string
 	return found, found != nil
 }
 
+// Holds tells whether the live object have already holds every field of
+// the object want, as subset compares them: applying want again would
+// change no value. (deploy --via fleet uses it to leave a Bundle that
+// Fleet filled in alone.)
+func Holds(want, have map[string]any) bool {
+	return subset(want, have, true)
+}
+
 // subset tells whether every field want sets has the same value in have:
 // maps by key, lists by position and length, scalars by value. A null in
 // want matches a field that is absent or null; top says want is the whole

@@ -27,7 +27,7 @@ func (s *session) apply(ctx context.Context, before *snapshot, res *Result) erro
 		}
 		live := before.bundles[b.Workspace+"/"+b.Name]
 		verb := "unchanged"
-		if live == nil || !holds(live.Object, b.obj.Object) {
+		if live == nil || !deploy.Holds(b.obj.Object, live.Object) {
 			after, err := strictApply(ctx, s.dyn.Resource(bundleGVR).Namespace(b.Workspace), b.obj)
 			if err != nil {
 				return fmt.Errorf("cluster %s: bundle %s: apply Bundle %s/%s to cluster %s: %w", b.Cluster, b.Bundle, b.Workspace, b.Name, s.mgmt.Name, err)
@@ -70,57 +70,3 @@ func strictApply(ctx context.Context, r dynamic.ResourceInterface, obj *unstruct
 
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
-
-// holds reports whether live holds every value of want: each key of a
-// map (live may have more: what Fleet's controller fills in, such as
-// ignore: {} in each target), each element of a list of the same length,
-// equal scalars. A Bundle that holds what wookie would apply is not
-// applied again: that would take the fields Fleet fills in away from it,
-// and it would fill them in again, a new generation each deploy.
-func holds(live, want any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			return false
-		}
-		for k, v := range w {
-			lv, ok := l[k]
-			if !ok || !holds(lv, v) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		l, ok := live.([]any)
-		if !ok || len(l) != len(w) {
-			return false
-		}
-		for i := range w {
-			if !holds(l[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	case nil:
-		return live == nil
-	}
-	return fmt.Sprint(live) == fmt.Sprint(want) && sameKind(live, want)
-}
-
-// sameKind reports whether two scalars are both strings, both booleans
-// or both numbers.
-func sameKind(a, b any) bool {
-	kind := func(v any) string {
-		switch v.(type) {
-		case string:
-			return "string"
-		case bool:
-			return "bool"
-		case int, int32, int64, float32, float64:
-			return "number"
-		}
-		return fmt.Sprintf("%T", v)
-	}
-	return kind(a) == kind(b)
-}
