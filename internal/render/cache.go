@@ -94,6 +94,8 @@ type cachedOutput struct {
 	HooksDropped int            `json:"hooksDropped"`
 	// Lookups are chartOutput.Lookups: a render that called lookup.
 	Lookups []string `json:"lookups,omitempty"`
+	// ReadsAPIVersions is chartOutput.ReadsAPIVersions.
+	ReadsAPIVersions bool `json:"readsAPIVersions,omitempty"`
 }
 
 // An entry is a line holding the SHA-256, in hex, of the rest; a line
@@ -132,7 +134,7 @@ func (c *Cache) get(key entryName) (*chartOutput, bool) {
 		return nil, false
 	}
 	blobs := rest[size:]
-	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups}
+	out := &chartOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, ReadsAPIVersions: co.ReadsAPIVersions}
 	for _, o := range co.Objects {
 		obj := &Object{Unstructured: &unstructured.Unstructured{Object: o.Object}, Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight}
 		if len(o.YAML) > 0 {
@@ -163,7 +165,7 @@ func (c *Cache) put(key entryName, co *chartOutput) {
 	if c == nil {
 		return
 	}
-	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, Objects: []cachedObject{}}
+	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, ReadsAPIVersions: co.ReadsAPIVersions, Objects: []cachedObject{}}
 	var blobs bytes.Buffer
 	for _, o := range co.Objects {
 		if o.memo == nil {

@@ -41,6 +41,11 @@ type chartOutput struct {
 	// Lookups name the templates that called lookup (lookupTemplates);
 	// empty when none did.
 	Lookups []string `json:"lookups,omitempty"`
+	// ReadsAPIVersions marks an entry that holds no render: the chart,
+	// with these values, reads the API versions of its Capabilities (or
+	// may), so it renders only once those of the bundles it depends on
+	// are known (speculate).
+	ReadsAPIVersions bool `json:"readsAPIVersions,omitempty"`
 }
 
 // release describes the Helm release a bundle renders as.
@@ -50,6 +55,9 @@ type releaseSpec struct {
 	caps            *common.Capabilities
 	// skipSchema leaves the chart's values.schema.json unchecked.
 	skipSchema bool
+	// probe, when set, is set by any read of caps.APIVersions: templates
+	// see caps through a capsProbe.
+	probe *atomic.Bool
 }
 
 // renderChart renders a chart's templates client-side, as `helm template`
@@ -72,8 +80,11 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 	if err != nil {
 		return nil, fmt.Errorf("values: %s", foldLines(err.Error()))
 	}
+	if rel.probe != nil {
+		vals["Capabilities"] = &capsProbe{Capabilities: rel.caps, read: rel.probe}
+	}
 	var called atomic.Bool
-	e := engine.Engine{CustomTemplateFuncs: lookupFuncs(ctx, lk, &called)}
+	e := engine.Engine{CustomTemplateFuncs: templateFuncs(ctx, lk, &called)}
 	files, err := e.RenderWithContext(ctx, ch, vals)
 	if err != nil {
 		return nil, fmt.Errorf("%s", foldLines(err.Error()))

@@ -75,6 +75,11 @@ func parseDoc(doc string) (*unstructured.Unstructured, error) {
 	if strings.TrimSpace(stripComments(doc)) == "" {
 		return nil, nil
 	}
+	// The value YAML-to-JSON and Kubernetes' JSON decoder would give,
+	// without the JSON; where that is not certain, the JSON path.
+	if v, ok := decodeYAMLValue([]byte(doc), numbersInt64); ok {
+		return objectFromValue(v)
+	}
 	js, err := yaml.YAMLToJSON([]byte(doc))
 	if err != nil {
 		return nil, fmt.Errorf("not valid YAML: %s", oneLine(err.Error()))
@@ -89,6 +94,12 @@ func objectFromJSON(js []byte) (*unstructured.Unstructured, error) {
 	if err := utiljson.Unmarshal(js, &v); err != nil {
 		return nil, fmt.Errorf("not valid JSON: %s", oneLine(err.Error()))
 	}
+	return objectFromValue(v)
+}
+
+// objectFromValue returns a decoded JSON value as an object; null gives
+// nil.
+func objectFromValue(v any) (*unstructured.Unstructured, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil

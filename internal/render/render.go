@@ -153,6 +153,8 @@ type work struct {
 	digest   string         // of the chart archive
 	crds     []*Object
 	warnings []string
+	// done says the bundle's chart is rendered (speculate).
+	done bool
 }
 
 // load loads the bundle's chart from its archive, once.
@@ -204,6 +206,21 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 	if err := separateCRDs(out, all, index); err != nil {
 		return nil, nil, err
 	}
+	// The batches are final: point every bundle at its output, and render
+	// every chart bundle whose render does not depend on the API versions
+	// of others up front, all at once.
+	for bi := range out.Batches {
+		for ui := range out.Batches[bi].Bundles {
+			if w := index[out.Batches[bi].Bundles[ui].Name]; w != nil {
+				w.out = &out.Batches[bi].Bundles[ui]
+			}
+		}
+	}
+	base := newVersionSet(api)
+	_ = each(ctx, all, opts.Parallel, nil, func(ctx context.Context, w *work) error {
+		speculate(ctx, w, base, kube, opts)
+		return nil
+	}, nil)
 
 	// Render batch by batch; inside a batch, a bundle waits for the
 	// bundles it depends on, so it sees the API versions of their CRDs.
@@ -438,30 +455,14 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 		}
 		return nil
 	}
-	// The chart's own crds/ CRDs count for its capabilities.
-	local := known
-	if len(w.crds) > 0 {
-		local = known.clone()
-		local.addCRDs(w.crds)
+	if w.done {
+		return nil // rendered up front (speculate)
 	}
-	caps := common.DefaultCapabilities.Copy()
-	caps.KubeVersion = *kube
-	caps.APIVersions = local.list()
-	values := map[string]any{}
-	if len(u.Chart.Values) > 0 {
-		js, err := json.Marshal(u.Chart.Values)
-		if err != nil {
-			return fmt.Errorf("bundle %s: values: %w", u.Name, err)
-		}
-		if err := utiljson.Unmarshal(js, &values); err != nil {
-			return fmt.Errorf("bundle %s: values: %w", u.Name, err)
-		}
+	rel, err := chartRelease(w, known, kube)
+	if err != nil {
+		return err
 	}
-	rel := releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps, skipSchema: u.Chart.SkipSchemaValidation}
-	cache := opts.Cache
-	if u.IsSensitive() || w.live {
-		cache = nil // the cache is no place for secrets or inputs' values
-	}
+	cache := bundleCache(w, opts)
 	key := cacheKey(opts.Version, w.digest, rel)
 	co, ok := cache.get(key)
 	if ok && len(co.Lookups) > 0 && opts.Lookup != nil {
@@ -480,6 +481,49 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 			cache.put(key, co) // live answers are never cached
 		}
 	}
+	w.use(co, opts)
+	return nil
+}
+
+// chartRelease is the release a chart bundle renders as, with the API
+// versions of known and of the chart's own crds/ CRDs.
+func chartRelease(w *work, known *versionSet, kube *common.KubeVersion) (releaseSpec, error) {
+	u := w.bundle
+	local := known
+	if len(w.crds) > 0 {
+		local = known.clone()
+		local.addCRDs(w.crds)
+	}
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kube
+	caps.APIVersions = local.list()
+	values := map[string]any{}
+	if len(u.Chart.Values) > 0 {
+		js, err := json.Marshal(u.Chart.Values)
+		if err != nil {
+			return releaseSpec{}, fmt.Errorf("bundle %s: values: %w", u.Name, err)
+		}
+		if err := utiljson.Unmarshal(js, &values); err != nil {
+			return releaseSpec{}, fmt.Errorf("bundle %s: values: %w", u.Name, err)
+		}
+	}
+	return releaseSpec{name: u.Name, namespace: u.Namespace, values: values, caps: caps, skipSchema: u.Chart.SkipSchemaValidation}, nil
+}
+
+// bundleCache is the render cache for w: none for a sensitive bundle or
+// one rendered with live inputs, the cache being no place for secrets or
+// inputs' values.
+func bundleCache(w *work, opts Options) *Cache {
+	if w.bundle.IsSensitive() || w.live {
+		return nil
+	}
+	return opts.Cache
+}
+
+// use makes co, the render of w's chart, the bundle's output.
+func (w *work) use(co *chartOutput, opts Options) {
+	u := w.bundle
+	w.done = true
 	w.out.Objects = append(w.out.Objects, co.Objects...)
 	w.out.Tests = append(w.out.Tests, co.Tests...)
 	w.out.Lookups = slices.Clone(co.Lookups)
@@ -492,7 +536,6 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 	if len(co.Lookups) > 0 && opts.Lookup == nil && !opts.LookupLater {
 		w.warnings = append(w.warnings, lookupWarning(u.Name, u.Chart.Name, co.Lookups))
 	}
-	return nil
 }
 
 // each runs fn for every work item, at most par at once (0: CPUs), and

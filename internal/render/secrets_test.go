@@ -380,7 +380,10 @@ func TestSecretsNotCached(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		entries, _ := filepath.Glob(filepath.Join(cache.Dir, "render", "*", "*.json"))
+		entries, markers := renderEntries(t, cache)
+		if sensitive && len(markers) > 0 {
+			t.Errorf("sensitive: cache entries %v", markers)
+		}
 		if want := map[bool]int{true: 0, false: 1}[sensitive]; len(entries) != want {
 			t.Errorf("sensitive %v: %d cache entries, want %d", sensitive, len(entries), want)
 		}

@@ -1,0 +1,169 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+)
+
+// A chart bundle sees the API versions of the CRDs of the bundles it
+// depends on (and of earlier batches) in .Capabilities.APIVersions, so it
+// cannot render, in general, before they have. Most charts never read
+// them, though, and their render is the same whatever they are.
+// speculate renders every chart bundle up front, all batches at once, with
+// a Capabilities that notes whether the templates read the API versions
+// (capsProbe); a render that did not is the bundle's render, one that did
+// is dropped and the bundle renders in its turn, after its dependencies,
+// as before. On two cores this lets Istio's large base chart render beside
+// the charts of later batches instead of before them.
+//
+// The render cache learns which is which: a render that did not read the
+// API versions is kept under a key without them (independentKey), and for
+// one that did, an entry saying so, so a warm render looks the bundle up
+// without waiting for its dependencies and renders nothing twice.
+
+// speculate renders w's chart as described above; it sets w.done when the
+// render it got stands. Errors are not reported here: the bundle then
+// renders in its turn, which reports them.
+func speculate(ctx context.Context, w *work, api *versionSet, kube *common.KubeVersion, opts Options) {
+	u := w.bundle
+	if u.Chart == nil || u.Generate != nil || w.live {
+		return
+	}
+	rel, err := chartRelease(w, api, kube)
+	if err != nil {
+		return
+	}
+	cache := bundleCache(w, opts)
+	key := independentKey(opts.Version, w.digest, rel)
+	if co, ok := cache.get(key); ok {
+		if co.ReadsAPIVersions || (len(co.Lookups) > 0 && opts.Lookup != nil) {
+			return
+		}
+		w.use(co, opts)
+		return
+	}
+	if err := w.load(); err != nil {
+		return
+	}
+	if !speculable(w.chart, rel.values) {
+		cache.put(key, &chartOutput{ReadsAPIVersions: true})
+		return
+	}
+	var read atomic.Bool
+	rel.probe = &read
+	co, err := renderChart(ctx, w.chart, rel, opts.Lookup)
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	if err != nil || read.Load() {
+		// A render that failed renders again in turn, which reports
+		// the error; it may have failed for being speculative (a copied
+		// capsProbe).
+		cache.put(key, &chartOutput{ReadsAPIVersions: true})
+		return
+	}
+	if len(co.Lookups) == 0 || opts.Lookup == nil {
+		cache.put(key, co) // live answers are never cached
+	}
+	w.use(co, opts)
+}
+
+// independentKey is the cache key of a render that does not depend on the
+// API versions: cacheKey without them.
+func independentKey(version, digest string, rel releaseSpec) entryName {
+	caps := *rel.caps
+	caps.APIVersions = nil
+	rel.caps = &caps
+	return cacheKey(version, digest, rel)
+}
+
+// speculable is false for a chart whose templates, files or values could
+// reach the API versions in a way capsProbe does not see: Capabilities
+// named other than as .Capabilities.KubeVersion, .HelmVersion or
+// .APIVersions (which capsProbe notes), or functions that read a value by
+// reflection without calling its methods (toToml, toYamlPretty,
+// deepEqual). It errs on the side of rendering in turn.
+func speculable(ch *chartv2.Chart, values map[string]any) bool {
+	js, err := json.Marshal(values)
+	if err != nil || !speculableText(string(js)) {
+		return false
+	}
+	var ok func(*chartv2.Chart) bool
+	ok = func(ch *chartv2.Chart) bool {
+		for _, f := range ch.Raw {
+			if !speculableText(string(f.Data)) {
+				return false
+			}
+		}
+		for _, d := range ch.Dependencies() {
+			if !ok(d) {
+				return false
+			}
+		}
+		return true
+	}
+	return ok(ch)
+}
+
+// speculableText is speculable for one text.
+func speculableText(s string) bool {
+	for _, fn := range []string{"toToml", "toYamlPretty", "deepEqual"} {
+		if strings.Contains(s, fn) {
+			return false
+		}
+	}
+	for {
+		i := strings.Index(s, "Capabilities")
+		if i < 0 {
+			return true
+		}
+		s = s[i+len("Capabilities"):]
+		if !strings.HasPrefix(s, ".KubeVersion") && !strings.HasPrefix(s, ".HelmVersion") && !strings.HasPrefix(s, ".APIVersions") {
+			return false
+		}
+	}
+}
+
+// capsProbe is the Capabilities templates see in a speculative render: the
+// release's, with every way to their API versions noting the read.
+type capsProbe struct {
+	*common.Capabilities
+	read *atomic.Bool
+}
+
+// errProbeCopied is the error of a capsProbe copied by reflection (sprig's
+// deepCopy), which cannot note a read: the render is then dropped.
+var errProbeCopied = errors.New("capabilities copied in a speculative render")
+
+// APIVersions returns the API versions, noting the read.
+func (c *capsProbe) APIVersions() (common.VersionSet, error) {
+	if c.read == nil {
+		return nil, errProbeCopied
+	}
+	c.read.Store(true)
+	return c.Capabilities.APIVersions, nil
+}
+
+// Copy returns a copy of the Capabilities, noting a read.
+func (c *capsProbe) Copy() (*common.Capabilities, error) {
+	if c.read == nil {
+		return nil, errProbeCopied
+	}
+	c.read.Store(true)
+	return c.Capabilities.Copy(), nil
+}
+
+// MarshalJSON encodes the Capabilities (toYaml, toJson), noting a read.
+func (c *capsProbe) MarshalJSON() ([]byte, error) {
+	if c.read == nil {
+		return nil, errProbeCopied
+	}
+	c.read.Store(true)
+	return json.Marshal(c.Capabilities)
+}

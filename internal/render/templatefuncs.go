@@ -1,0 +1,54 @@
+package render
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"text/template"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	"sigs.k8s.io/yaml"
+)
+
+// templateFuncs are the functions wookie gives Helm's engine over its own:
+// lookup (lookupFuncs), and fromYaml and toYaml, which return what Helm's
+// do, the same values and bytes, without their round trip through JSON
+// text. Charts call them a lot: Istio's base chart reads each of its CRDs
+// with fromYaml twice and writes it with toYaml.
+func templateFuncs(ctx context.Context, lk Lookup, called *atomic.Bool) template.FuncMap {
+	f := lookupFuncs(ctx, lk, called)
+	f["fromYaml"] = fromYAML
+	f["toYaml"] = toYAML
+	return f
+}
+
+// fromYAML is Helm's fromYaml: the YAML document str as a map, numbers as
+// float64, or a map holding only "Error" when str is no YAML map.
+// decodeYAMLValue reads it; what it cannot read with certainty goes
+// through sigs.k8s.io/yaml.Unmarshal, as Helm's does.
+func fromYAML(str string) map[string]any {
+	if v, ok := decodeYAMLValue([]byte(str), numbersFloat64); ok {
+		if m, ok := v.(map[string]any); ok {
+			return m
+		}
+	}
+	m := map[string]any{}
+	if err := yaml.Unmarshal([]byte(str), &m); err != nil {
+		m["Error"] = err.Error()
+	}
+	return m
+}
+
+// toYAML is Helm's toYaml: v as YAML without the final line break, "" when
+// it cannot be encoded.
+func toYAML(v any) string {
+	if vals, ok := v.(common.Values); ok {
+		// encoding/json encodes Helm's Values as the map it is.
+		v = map[string]any(vals)
+	}
+	data, err := encodeYAML(v)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(data), "\n")
+}

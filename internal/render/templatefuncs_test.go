@@ -1,0 +1,76 @@
+package render
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/engine"
+)
+
+// TestTemplateFuncsMatchHelm renders templates that call fromYaml and
+// toYaml with Helm's own functions and with wookie's: the output must be
+// the same, byte for byte, for documents and values of every kind.
+func TestTemplateFuncsMatchHelm(t *testing.T) {
+	docs := map[string]any{
+		"object":     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: \"1\", y: yes}\ndata:\n  k: |\n    line\n",
+		"numbers":    "a: 1\nb: 1.5\nc: 1e21\nd: 0x1F\ne: 9223372036854775808\nf: -0.0\ng: 1.0\n",
+		"keys":       "1: a\n2.5: b\ntrue: c\n",
+		"list":       "- a\n- b\n",
+		"scalar":     "text",
+		"empty":      "",
+		"broken":     "a: [b\n",
+		"infinity":   "a: .inf\n",
+		"merge":      "base: &b {x: 1}\nd: {<<: *b, y: 2}\n",
+	}
+	values := map[string]any{
+		"docs":   docs,
+		"ints":   map[string]any{"a": int64(1), "b": 3, "c": uint64(1 << 63), "d": float64(1 << 60)},
+		"floats": []any{0.1, 1e-7, 2.0, -0.0, 1e300},
+		"odd":    map[string]any{"on": "yes", "null": nil, "empty": map[string]any{}, "list": []any{}, "s": "a: b", "t": "\u2028"},
+	}
+	ch := &chartv2.Chart{
+		Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "funcs", Version: "0.1.0"},
+		Templates: []*common.File{{Name: "templates/funcs.yaml", Data: []byte(`
+{{- range $name, $doc := .Values.docs }}
+# {{ $name }}
+{{ fromYaml $doc | toYaml }}
+{{ fromYaml $doc | toJson }}
+{{- $m := fromYaml $doc }}{{ $_ := set $m "added" 1 }}
+{{ toYaml $m }}
+{{- end }}
+{{ toYaml .Values }}
+{{ toYaml .Values.ints }}
+{{ toYaml .Values.floats }}
+{{ toYaml .Values.odd }}
+{{ toYaml .Chart }}
+{{ toYaml .Release.Name }}
+{{ toYaml nil }}
+{{ toYaml 3 }}
+`)}},
+	}
+	vals := common.Values{"Values": values, "Chart": ch.Metadata, "Release": map[string]any{"Name": "r"}}
+	render := func(e engine.Engine) string {
+		t.Helper()
+		out, err := e.Render(ch, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["funcs/templates/funcs.yaml"]
+	}
+	var called atomic.Bool
+	want := render(engine.Engine{})
+	got := render(engine.Engine{CustomTemplateFuncs: templateFuncs(context.Background(), nil, &called)})
+	for _, s := range []string{"kind: ConfigMap", "Error: ", "added: 1", "\"d\":31", "- 1e-07", "Version: 0.1.0"} {
+		if !strings.Contains(want, s) {
+			t.Fatalf("Helm's output lacks %q; the template does not test what it should:\n%s", s, want)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-Helm's functions +wookie's):\n%s", diff)
+	}
+}
