@@ -17,15 +17,15 @@ import (
 // the same, byte for byte, for documents and values of every kind.
 func TestTemplateFuncsMatchHelm(t *testing.T) {
 	docs := map[string]any{
-		"object":     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: \"1\", y: yes}\ndata:\n  k: |\n    line\n",
-		"numbers":    "a: 1\nb: 1.5\nc: 1e21\nd: 0x1F\ne: 9223372036854775808\nf: -0.0\ng: 1.0\n",
-		"keys":       "1: a\n2.5: b\ntrue: c\n",
-		"list":       "- a\n- b\n",
-		"scalar":     "text",
-		"empty":      "",
-		"broken":     "a: [b\n",
-		"infinity":   "a: .inf\n",
-		"merge":      "base: &b {x: 1}\nd: {<<: *b, y: 2}\n",
+		"object":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: \"1\", y: yes}\ndata:\n  k: |\n    line\n",
+		"numbers":  "a: 1\nb: 1.5\nc: 1e21\nd: 0x1F\ne: 9223372036854775808\nf: -0.0\ng: 1.0\n",
+		"keys":     "1: a\n2.5: b\ntrue: c\n",
+		"list":     "- a\n- b\n",
+		"scalar":   "text",
+		"empty":    "",
+		"broken":   "a: [b\n",
+		"infinity": "a: .inf\n",
+		"merge":    "base: &b {x: 1}\nd: {<<: *b, y: 2}\n",
 	}
 	values := map[string]any{
 		"docs":   docs,
