@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"slices"
 	"strings"
+	"sync"
 )
 
 //go:embed page.html.tmpl
@@ -20,7 +21,11 @@ var pageCSS string
 //go:embed page.js
 var pageJS string
 
-var pageTemplate = template.Must(template.New("page").Parse(pageSource))
+// pageTemplate is parsed on first use, not at start-up: most commands
+// never draw a page.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(pageSource))
+})
 
 // State is what status read of one bundle in its cluster.
 type State struct {
@@ -113,7 +118,7 @@ func HTML(g *Graph, o Options) ([]byte, error) {
 		}
 	}
 	var b bytes.Buffer
-	if err := pageTemplate.Execute(&b, d); err != nil {
+	if err := pageTemplate().Execute(&b, d); err != nil {
 		return nil, fmt.Errorf("html page: %w", err)
 	}
 	return b.Bytes(), nil
