@@ -223,8 +223,22 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 			}
 		}
 	}
+	// Objects without a memo are encoded first, on every core: a chart's
+	// CRDs are large.
+	var todo []int
+	for i, o := range objs {
+		if o.memo == nil {
+			todo = append(todo, i)
+		}
+	}
+	encoded := make([][]byte, len(objs))
+	errs := make([]error, len(objs))
+	encode := func(i int) { encoded[i], errs[i] = encodeYAML(objs[i].Object) }
+	if len(todo) >= parallelEncodeMin {
+		parallelFor(len(todo), func(j int) { encode(todo[j]) })
+	}
 	b.Grow(size + 128*len(objs))
-	for _, o := range objs {
+	for i, o := range objs {
 		b.WriteString("---\n")
 		if o.Source != "" {
 			b.WriteString("# Source: " + o.Source + "\n")
@@ -232,11 +246,17 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 		if o.memo != nil && o.memo.appendTo(&b, o.Object) {
 			continue
 		}
-		data, err := encodeYAML(o.Object)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.ID(), err)
+		if encoded[i] == nil && errs[i] == nil {
+			encode(i)
 		}
-		b.Write(data)
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s: %w", o.ID(), errs[i])
+		}
+		b.Write(encoded[i])
 	}
 	return b.Bytes(), nil
 }
+
+// parallelEncodeMin is the number of objects to encode from which
+// MarshalYAML encodes them in parallel.
+const parallelEncodeMin = 4

@@ -17,9 +17,57 @@ import (
 // with fromYaml twice and writes it with toYaml.
 func templateFuncs(ctx context.Context, lk Lookup, called *atomic.Bool) template.FuncMap {
 	f := lookupFuncs(ctx, lk, called)
-	f["fromYaml"] = fromYAML
+	f["fromYaml"] = memoFromYAML()
 	f["toYaml"] = toYAML
 	return f
+}
+
+// fromYAMLMemoMin is the size from which memoFromYAML keeps a document.
+const fromYAMLMemoMin = 4 << 10
+
+// memoFromYAML returns fromYAML remembering the last large document it
+// read: a template that reads a document twice in a row (Istio's base
+// chart reads each CRD once for its name, then again to change it) parses
+// it once. Every call returns a value of its own, as fromYAML does, which
+// the template may change: a copy of the one kept.
+func memoFromYAML() func(string) map[string]any {
+	var lastDoc string
+	var last map[string]any
+	return func(str string) map[string]any {
+		if len(str) < fromYAMLMemoMin {
+			return fromYAML(str)
+		}
+		if last != nil && str == lastDoc {
+			return copyJSONValue(last).(map[string]any)
+		}
+		v, ok := decodeYAMLValue([]byte(str), numbersFloat64)
+		m, isMap := v.(map[string]any)
+		if !ok || !isMap {
+			lastDoc, last = "", nil
+			return fromYAML(str)
+		}
+		lastDoc, last = str, copyJSONValue(m).(map[string]any)
+		return m
+	}
+}
+
+// copyJSONValue returns a deep copy of a decoded JSON value.
+func copyJSONValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = copyJSONValue(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = copyJSONValue(e)
+		}
+		return l
+	}
+	return v
 }
 
 // fromYAML is Helm's fromYaml: the YAML document str as a map, numbers as
