@@ -27,6 +27,9 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 		"infinity": "a: .inf\n",
 		"merge":    "base: &b {x: 1}\nd: {<<: *b, y: 2}\n",
 	}
+	// Large enough for fromYaml to keep it (memoFromYAML): each read gets
+	// its own copy, which set changes without changing the next.
+	docs["large"] = "metadata:\n  name: big\n  labels: {a: b}\nspec:\n" + strings.Repeat("  - {x: 1, y: [a, 2.5, true]}\n", 200)
 	values := map[string]any{
 		"docs":   docs,
 		"ints":   map[string]any{"a": int64(1), "b": 3, "c": uint64(1 << 63), "d": float64(1 << 60)},
@@ -42,6 +45,7 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 {{ fromYaml $doc | toJson }}
 {{- $m := fromYaml $doc }}{{ $_ := set $m "added" 1 }}
 {{ toYaml $m }}
+{{ fromYaml $doc | toYaml }}
 {{- end }}
 {{ toYaml .Values }}
 {{ toYaml .Values.ints }}
@@ -65,6 +69,9 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 	var called atomic.Bool
 	want := render(engine.Engine{})
 	got := render(engine.Engine{CustomTemplateFuncs: templateFuncs(context.Background(), nil, &called)})
+	if n := strings.Count(want, "name: big"); n != 4 {
+		t.Fatalf("Helm's output names the large document %d times, want 4", n)
+	}
 	for _, s := range []string{"kind: ConfigMap", "Error: ", "added: 1", "\"d\":31", "- 1e-07", "Version: 0.1.0"} {
 		if !strings.Contains(want, s) {
 			t.Fatalf("Helm's output lacks %q; the template does not test what it should:\n%s", s, want)
