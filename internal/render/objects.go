@@ -257,6 +257,16 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// memoize encodes the objects that have no YAML memo yet (newYAMLMemo),
+// on every core: MarshalYAML then copies their YAML.
+func memoize(objs []*Object) {
+	parallelFor(len(objs), func(i int) {
+		if o := objs[i]; o.memo == nil {
+			o.memo, _ = newYAMLMemo(o.Object)
+		}
+	})
+}
+
 // parallelEncodeMin is the number of objects to encode from which
 // MarshalYAML encodes them in parallel.
 const parallelEncodeMin = 4

@@ -64,6 +64,11 @@ type Options struct {
 	// lookup again with a Lookup before it uses them (deploy, diff and
 	// status do): the offline render of them is not warned about.
 	LookupLater bool
+	// EncodeYAML says the caller writes the objects as YAML (MarshalYAML):
+	// each chart's objects are encoded as soon as it is rendered, while
+	// other charts render, instead of all at the end. (The render cache
+	// keeps objects' YAML anyway.)
+	EncodeYAML bool
 }
 
 // Result is a rendered Plan.
@@ -155,6 +160,9 @@ type work struct {
 	warnings []string
 	// done says the bundle's chart is rendered (speculate).
 	done bool
+	// early is the render speculate got while the charts loaded, made
+	// the bundle's once the batches are final.
+	early *chartOutput
 }
 
 // load loads the bundle's chart from its archive, once.
@@ -200,15 +208,14 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 			index[w.bundle.Name] = w
 		}
 	}
-	if err := loadCharts(ctx, all, opts); err != nil {
+	if err := loadCharts(ctx, all, newVersionSet(api), kube, opts); err != nil {
 		return nil, nil, err
 	}
 	if err := separateCRDs(out, all, index); err != nil {
 		return nil, nil, err
 	}
-	// The batches are final: point every bundle at its output, and render
-	// every chart bundle whose render does not depend on the API versions
-	// of others up front, all at once.
+	// The batches are final: point every bundle at its output, and make
+	// the renders speculate got while the charts loaded theirs.
 	for bi := range out.Batches {
 		for ui := range out.Batches[bi].Bundles {
 			if w := index[out.Batches[bi].Bundles[ui].Name]; w != nil {
@@ -216,11 +223,12 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 			}
 		}
 	}
-	base := newVersionSet(api)
-	_ = each(ctx, all, opts.Parallel, nil, func(ctx context.Context, w *work) error {
-		speculate(ctx, w, base, kube, opts)
-		return nil
-	}, nil)
+	for _, w := range all {
+		if w.early != nil {
+			w.use(w.early, opts)
+			w.early = nil
+		}
+	}
 
 	// Render batch by batch; inside a batch, a bundle waits for the
 	// bundles it depends on, so it sees the API versions of their CRDs.
@@ -258,7 +266,9 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 // objects of its crds/ directory, in parallel: from the render cache,
 // whose entry says the archive loaded before, or by loading the chart.
 // A chart found there is loaded only if a render of it misses the cache.
-func loadCharts(ctx context.Context, ws []*work, opts Options) error {
+// Each chart is then rendered up front if its render does not depend on
+// the API versions of others (speculate), with those of api.
+func loadCharts(ctx context.Context, ws []*work, api *versionSet, kube *common.KubeVersion, opts Options) error {
 	return each(ctx, ws, opts.Parallel, nil, func(ctx context.Context, w *work) error {
 		if w.bundle.Chart == nil {
 			return nil
@@ -284,11 +294,15 @@ func loadCharts(ctx context.Context, ws []*work, opts Options) error {
 				return fmt.Errorf("bundle %s: chart %s: crds: %w", w.bundle.Name, w.bundle.Chart.Name, err)
 			}
 			co = &chartOutput{Objects: crds}
+			if opts.EncodeYAML {
+				memoize(co.Objects)
+			}
 			opts.Cache.put(key, co)
 		}
 		if w.bundle.CRDs != plan.CRDsSkip {
 			w.crds = co.Objects
 		}
+		w.early = speculate(ctx, w, api, kube, opts)
 		return nil
 	}, nil)
 }
@@ -476,6 +490,9 @@ func renderBundle(ctx context.Context, w *work, known *versionSet, kube *common.
 		co, err = renderChart(ctx, w.chart, rel, opts.Lookup)
 		if err != nil {
 			return fmt.Errorf("bundle %s: chart %s@%s: %w", u.Name, u.Chart.Name, w.chart.Metadata.Version, err)
+		}
+		if opts.EncodeYAML {
+			memoize(co.Objects)
 		}
 		if len(co.Lookups) == 0 || opts.Lookup == nil {
 			cache.put(key, co) // live answers are never cached

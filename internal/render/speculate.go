@@ -15,7 +15,8 @@ import (
 // depends on (and of earlier batches) in .Capabilities.APIVersions, so it
 // cannot render, in general, before they have. Most charts never read
 // them, though, and their render is the same whatever they are.
-// speculate renders every chart bundle up front, all batches at once, with
+// speculate renders every chart bundle up front, all batches at once, as
+// soon as its chart is loaded, with
 // a Capabilities that notes whether the templates read the API versions
 // (capsProbe); a render that did not is the bundle's render, one that did
 // is dropped and the bundle renders in its turn, after its dependencies,
@@ -27,51 +28,54 @@ import (
 // one that did, an entry saying so, so a warm render looks the bundle up
 // without waiting for its dependencies and renders nothing twice.
 
-// speculate renders w's chart as described above; it sets w.done when the
-// render it got stands. Errors are not reported here: the bundle then
-// renders in its turn, which reports them.
-func speculate(ctx context.Context, w *work, api *versionSet, kube *common.KubeVersion, opts Options) {
+// speculate renders w's chart as described above, with the API versions
+// of api, as soon as the chart is loaded (loadCharts): the render, or nil
+// when the bundle is to render in its turn. Errors are not reported here:
+// the bundle then renders in its turn, which reports them.
+func speculate(ctx context.Context, w *work, api *versionSet, kube *common.KubeVersion, opts Options) *chartOutput {
 	u := w.bundle
 	if u.Chart == nil || u.Generate != nil || w.live {
-		return
+		return nil
 	}
 	rel, err := chartRelease(w, api, kube)
 	if err != nil {
-		return
+		return nil
 	}
 	cache := bundleCache(w, opts)
 	key := independentKey(opts.Version, w.digest, rel)
 	if co, ok := cache.get(key); ok {
 		if co.ReadsAPIVersions || (len(co.Lookups) > 0 && opts.Lookup != nil) {
-			return
+			return nil
 		}
-		w.use(co, opts)
-		return
+		return co
 	}
 	if err := w.load(); err != nil {
-		return
+		return nil
 	}
 	if !speculable(w.chart, rel.values) {
 		cache.put(key, &chartOutput{ReadsAPIVersions: true})
-		return
+		return nil
 	}
 	var read atomic.Bool
 	rel.probe = &read
 	co, err := renderChart(ctx, w.chart, rel, opts.Lookup)
 	if err != nil && ctx.Err() != nil {
-		return
+		return nil
 	}
 	if err != nil || read.Load() {
 		// A render that failed renders again in turn, which reports
 		// the error; it may have failed for being speculative (a copied
 		// capsProbe).
 		cache.put(key, &chartOutput{ReadsAPIVersions: true})
-		return
+		return nil
+	}
+	if opts.EncodeYAML {
+		memoize(co.Objects)
 	}
 	if len(co.Lookups) == 0 || opts.Lookup == nil {
 		cache.put(key, co) // live answers are never cached
 	}
-	w.use(co, opts)
+	return co
 }
 
 // independentKey is the cache key of a render that does not depend on the

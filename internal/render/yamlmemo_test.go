@@ -39,7 +39,7 @@ func memoCases() map[string]map[string]any {
 // charts.
 func TestYAMLMemoSplit(t *testing.T) {
 	objs := memoCases()
-	r := renderDefaultStack(t, nil)
+	r := renderDefaultStack(t, nil, false)
 	for _, c := range r.Clusters {
 		for _, b := range c.Batches {
 			for _, u := range b.Bundles {
@@ -137,15 +137,20 @@ func TestYAMLMemoReuse(t *testing.T) {
 }
 
 // TestCachedYAML renders the default stack without the cache, through an
-// empty one and through the filled one: the output is the same, and every
-// object from the cache comes with its memo.
+// empty one and through the filled one, and without the cache but with
+// each chart's objects encoded as it renders (EncodeYAML): the output is
+// the same, and the objects come with their memo.
 func TestCachedYAML(t *testing.T) {
-	want := yamlOf(t, renderDefaultStack(t, nil))
+	want := yamlOf(t, renderDefaultStack(t, nil, false))
 	cache := &Cache{Dir: t.TempDir()}
-	for _, pass := range []string{"cache empty", "cache filled"} {
-		r := renderDefaultStack(t, cache)
+	for _, pass := range []struct {
+		name   string
+		cache  *Cache
+		encode bool
+	}{{"cache empty", cache, false}, {"cache filled", cache, false}, {"no cache, EncodeYAML", nil, true}} {
+		r := renderDefaultStack(t, pass.cache, pass.encode)
 		if diff := cmp.Diff(want, yamlOf(t, r)); diff != "" {
-			t.Errorf("%s: output differs from a render without cache (-want +got):\n%s", pass, diff)
+			t.Errorf("%s: output differs from a render without cache (-want +got):\n%s", pass.name, diff)
 		}
 		memos := 0
 		for _, c := range r.Clusters {
@@ -160,16 +165,16 @@ func TestCachedYAML(t *testing.T) {
 			}
 		}
 		if memos == 0 {
-			t.Errorf("%s: no object has its YAML", pass)
+			t.Errorf("%s: no object has its YAML", pass.name)
 		}
 	}
 }
 
-func renderDefaultStack(t *testing.T, cache *Cache) *Result {
+func renderDefaultStack(t *testing.T, cache *Cache, encode bool) *Result {
 	t.Helper()
 	p, dir := rendertest.DefaultStack(t)
 	src := &chart.PlanSource{Client: &chart.Client{BaseDir: dir}}
-	r, err := Render(context.Background(), p, Options{Charts: src, Cache: cache, Version: "test"})
+	r, err := Render(context.Background(), p, Options{Charts: src, Cache: cache, Version: "test", EncodeYAML: encode})
 	if err != nil {
 		t.Fatal(err)
 	}

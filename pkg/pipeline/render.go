@@ -41,6 +41,9 @@ type RenderOptions struct {
 	// Live says the charts calling lookup are rendered again against the
 	// cluster by Deploy, Diff or Status: no offline lookup warning.
 	Live bool
+	// yaml says the objects are written as YAML (RenderOutput): they are
+	// encoded while other charts render (render.Options.EncodeYAML).
+	yaml bool
 }
 
 // liveRender is how Deploy, Diff, Status and Up render: every bundle,
@@ -120,6 +123,7 @@ func (p *Pipeline) renderOptions(o RenderOptions) (render.Options, error) {
 		IncludeSecrets:    o.IncludeSecrets,
 		LeaveOutInputRefs: o.LeaveOutInputRefs,
 		LookupLater:       o.Live,
+		EncodeYAML:        o.yaml,
 	}
 	if !o.NoCache {
 		opts.Cache = &render.Cache{Dir: client.Cache.Dir}

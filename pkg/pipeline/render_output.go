@@ -105,7 +105,9 @@ func (p *Pipeline) RenderOutput(ctx context.Context, pl *Plan, o OutputOptions) 
 			return &Output{Unchanged: true, Messages: st.Messages, Objects: st.Objects, Bundles: st.Bundles, Clusters: st.Clusters}, nil
 		}
 	}
-	full, err := p.renderPinned(ctx, pl, o.Render)
+	ro := o.Render
+	ro.yaml = true
+	full, err := p.renderPinned(ctx, pl, ro)
 	if err != nil {
 		return nil, err
 	}
