@@ -84,7 +84,8 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 		vals["Capabilities"] = &capsProbe{Capabilities: rel.caps, read: rel.probe}
 	}
 	var called atomic.Bool
-	e := engine.Engine{CustomTemplateFuncs: templateFuncs(ctx, lk, &called)}
+	written := map[string]*yamlMemo{}
+	e := engine.Engine{CustomTemplateFuncs: templateFuncs(ctx, lk, &called, written)}
 	files, err := e.RenderWithContext(ctx, ch, vals)
 	if err != nil {
 		return nil, fmt.Errorf("%s", foldLines(err.Error()))
@@ -94,7 +95,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 			delete(files, name)
 		}
 	}
-	objects, hooks, err := sortTemplates(files)
+	objects, hooks, err := sortTemplates(files, written)
 	if err != nil {
 		return nil, fmt.Errorf("%s", foldLines(err.Error()))
 	}
@@ -108,7 +109,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 			return nil, err
 		}
 		if u != nil {
-			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: d.path})
+			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: d.path, memo: d.memo})
 		}
 	}
 	for _, d := range hooks {
@@ -129,7 +130,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 		}
 		out.HooksApplied++
 		if u != nil {
-			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: d.path, Hook: phase, HookWeight: d.weight})
+			out.Objects = append(out.Objects, &Object{Unstructured: u, Source: d.path, Hook: phase, HookWeight: d.weight, memo: d.memo})
 		}
 	}
 	return out, nil

@@ -31,6 +31,9 @@ type templateDoc struct {
 	events []release.HookEvent
 	// weight is a hook's helm.sh/hook-weight, 0 when absent or no number.
 	weight int
+	// memo is the YAML of the object's fields when the document is the
+	// text toYaml wrote of an object (templateFuncs); nil otherwise.
+	memo *yamlMemo
 }
 
 // object returns the document's object, nil for an empty document, or an
@@ -69,7 +72,10 @@ var hookEvents = map[string]release.HookEvent{
 // stably by the install order of kinds. A hook of a type Helm does not know
 // is dropped, as Helm drops it. A document Helm cannot parse is an error
 // with Helm's message.
-func sortTemplates(files map[string]string) (objects, hooks []templateDoc, err error) {
+//
+// A document that is, but for comment lines before it, a text of written
+// (what toYaml wrote of objects) gets its memo.
+func sortTemplates(files map[string]string, written map[string]*yamlMemo) (objects, hooks []templateDoc, err error) {
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
@@ -105,6 +111,9 @@ func sortTemplates(files map[string]string) (objects, hooks []templateDoc, err e
 	parse := func(i int) {
 		d := &docs[i]
 		d.doc, d.keep, d.err = parseTemplateDoc(d.path, d.n, d.text)
+		if d.err == nil && d.doc.obj != nil && len(written) > 0 {
+			d.doc.memo = written[withoutLeadingComments(d.text)]
+		}
 	}
 	if size >= parallelParseMin {
 		parallelFor(len(docs), parse)
@@ -134,6 +143,22 @@ func sortTemplates(files map[string]string) (objects, hooks []templateDoc, err e
 	slices.SortStableFunc(objects, byKind)
 	slices.SortStableFunc(hooks, byKind)
 	return objects, hooks, nil
+}
+
+// withoutLeadingComments is doc without the blank and comment lines that
+// begin it and the white space that ends it.
+func withoutLeadingComments(doc string) string {
+	for {
+		doc = strings.TrimLeft(doc, " \t\r\n")
+		if !strings.HasPrefix(doc, "#") {
+			return strings.TrimRight(doc, " \t\r\n")
+		}
+		_, rest, ok := strings.Cut(doc, "\n")
+		if !ok {
+			return ""
+		}
+		doc = rest
+	}
 }
 
 // parallelParseMin is the size of a chart's rendered documents, in bytes,

@@ -55,7 +55,7 @@ func helmSorted(t testing.TB, files map[string]string) (objects, hooks []sortedD
 // wookieSorted is what sortTemplates makes of the templates, in the same
 // terms.
 func wookieSorted(t testing.TB, files map[string]string) (objects, hooks []sortedDoc, err error) {
-	os, hs, err := sortTemplates(files)
+	os, hs, err := sortTemplates(files, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,11 +15,52 @@ import (
 // do, the same values and bytes, without their round trip through JSON
 // text. Charts call them a lot: Istio's base chart reads each of its CRDs
 // with fromYaml twice and writes it with toYaml.
-func templateFuncs(ctx context.Context, lk Lookup, called *atomic.Bool) template.FuncMap {
+//
+// toYaml notes, for each Kubernetes object it writes (a map with
+// apiVersion and kind), the YAML of each of its fields (a yamlMemo) in
+// written, by the text: a document of the render that is that text, as
+// Istio's base chart writes its CRDs, then gets the memo and is not
+// encoded again when it is written (parseTemplateDoc).
+func templateFuncs(ctx context.Context, lk Lookup, called *atomic.Bool, written map[string]*yamlMemo) template.FuncMap {
 	f := lookupFuncs(ctx, lk, called)
 	f["fromYaml"] = memoFromYAML()
 	f["toYaml"] = toYAML
+	if written != nil {
+		f["toYaml"] = func(v any) string {
+			if text, memo, ok := objectYAML(v); ok {
+				written[text] = memo
+				return text
+			}
+			return toYAML(v)
+		}
+	}
 	return f
+}
+
+// objectYAML is toYAML of v when v is a Kubernetes object, with its
+// yamlMemo: the text is the memo's fields' YAML one after another, which
+// is the YAML of the whole object (yamlMemo). ok is false for another
+// value, or an object newYAMLMemo cannot encode field by field.
+func objectYAML(v any) (text string, memo *yamlMemo, ok bool) {
+	obj, isMap := v.(map[string]any)
+	if !isMap {
+		return "", nil, false
+	}
+	if _, ok := obj["apiVersion"]; !ok {
+		return "", nil, false
+	}
+	if _, ok := obj["kind"]; !ok {
+		return "", nil, false
+	}
+	memo, ok = newYAMLMemo(obj)
+	if !ok {
+		return "", nil, false
+	}
+	var b strings.Builder
+	for _, f := range memo.Fields {
+		b.Write(f.YAML)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), memo, true
 }
 
 // fromYAMLMemoMin is the size from which memoFromYAML keeps a document.

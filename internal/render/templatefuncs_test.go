@@ -27,6 +27,10 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 		"infinity": "a: .inf\n",
 		"merge":    "base: &b {x: 1}\nd: {<<: *b, y: 2}\n",
 	}
+	// An object as toYaml writes it field by field (objectYAML): keys
+	// go-yaml sorts by the numbers in them, keys it quotes, long strings
+	// it folds, literal blocks, empty maps and lists.
+	docs["crd-like"] = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b}\nspec:\n  a10: 1\n  a9: 2\n  '$ref': x\n  'y': yes\n  x-kubernetes-preserve-unknown-fields: true\n  description: \"" + strings.Repeat("a long description that goes on ", 12) + "\"\n  multi: |\n    one\n    two\n  empty: {}\n  none: []\n  nothing: null\n  f: 1.5\n  big: 1e21\n"
 	// Large enough for fromYaml to keep it (memoFromYAML): each read gets
 	// its own copy, which set changes without changing the next.
 	docs["large"] = "metadata:\n  name: big\n  labels: {a: b}\nspec:\n" + strings.Repeat("  - {x: 1, y: [a, 2.5, true]}\n", 200)
@@ -68,7 +72,7 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 	}
 	var called atomic.Bool
 	want := render(engine.Engine{})
-	got := render(engine.Engine{CustomTemplateFuncs: templateFuncs(context.Background(), nil, &called)})
+	got := render(engine.Engine{CustomTemplateFuncs: templateFuncs(context.Background(), nil, &called, map[string]*yamlMemo{})})
 	if n := strings.Count(want, "name: big"); n != 4 {
 		t.Fatalf("Helm's output names the large document %d times, want 4", n)
 	}
@@ -79,5 +83,44 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-Helm's functions +wookie's):\n%s", diff)
+	}
+}
+
+// TestToYAMLObjectMemo renders a chart whose template writes an object
+// with toYaml after comment lines: the object comes with the YAML memo
+// toYaml made of it, and is written as MarshalYAML writes it without.
+func TestToYAMLObjectMemo(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: \"" + strings.Repeat("v ", 100) + "\"}\n"
+	ch := &chartv2.Chart{
+		Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "memo", Version: "0.1.0"},
+		Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("{{- $o := fromYaml .Values.doc }}\n# a comment\n# another\n{{ toYaml $o }}\n---\n{{ toJson $o }}\n")}},
+		Values:    map[string]any{"doc": doc},
+	}
+	caps := common.DefaultCapabilities.Copy()
+	out, err := renderChart(context.Background(), ch, releaseSpec{name: "memo", namespace: "ns", values: map[string]any{}, caps: caps}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Objects) != 2 {
+		t.Fatalf("%d objects, want 2", len(out.Objects))
+	}
+	if out.Objects[0].memo == nil {
+		t.Error("the object toYaml wrote has no memo")
+	}
+	if out.Objects[1].memo != nil {
+		t.Error("the object toJson wrote has a memo")
+	}
+	out.Objects[0].SetLabels(map[string]string{"changed": "after the render"})
+	got, err := MarshalYAML(out.Objects[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := &Object{Unstructured: out.Objects[0].Unstructured, Source: out.Objects[0].Source}
+	want, err := MarshalYAML([]*Object{plain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("(-without memo +with):\n%s", diff)
 	}
 }
