@@ -92,7 +92,7 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 func TestToYAMLObjectMemo(t *testing.T) {
 	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: \"" + strings.Repeat("v ", 100) + "\"}\n"
 	ch := &chartv2.Chart{
-		Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "memo", Version: "0.1.0"},
+		Metadata:  &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "memo", Version: "0.1.0"},
 		Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("{{- $o := fromYaml .Values.doc }}\n# a comment\n# another\n{{ toYaml $o }}\n---\n{{ toJson $o }}\n")}},
 		Values:    map[string]any{"doc": doc},
 	}
