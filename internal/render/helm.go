@@ -84,7 +84,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 		vals["Capabilities"] = &capsProbe{Capabilities: rel.caps, read: rel.probe}
 	}
 	var called atomic.Bool
-	written := map[string]*yamlMemo{}
+	written := map[string]*writtenObject{}
 	e := engine.Engine{CustomTemplateFuncs: templateFuncs(ctx, lk, &called, written)}
 	files, err := e.RenderWithContext(ctx, ch, vals)
 	if err != nil {

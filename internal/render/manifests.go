@@ -74,8 +74,9 @@ var hookEvents = map[string]release.HookEvent{
 // with Helm's message.
 //
 // A document that is, but for comment lines before it, a text of written
-// (what toYaml wrote of objects) gets its memo.
-func sortTemplates(files map[string]string, written map[string]*yamlMemo) (objects, hooks []templateDoc, err error) {
+// (what toYaml wrote of objects) is taken decoded from there, with its
+// YAML memo.
+func sortTemplates(files map[string]string, written map[string]*writtenObject) (objects, hooks []templateDoc, err error) {
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
@@ -110,9 +111,16 @@ func sortTemplates(files map[string]string, written map[string]*yamlMemo) (objec
 	// parse (Istio's base chart renders 0.9 MB of CRDs).
 	parse := func(i int) {
 		d := &docs[i]
-		d.doc, d.keep, d.err = parseTemplateDoc(d.path, d.n, d.text)
-		if d.err == nil && d.doc.obj != nil && len(written) > 0 {
-			d.doc.memo = written[withoutLeadingComments(d.text)]
+		var w *writtenObject
+		var obj map[string]any
+		if len(written) > 0 {
+			if w = written[withoutLeadingComments(d.text)]; w != nil {
+				obj = w.take()
+			}
+		}
+		d.doc, d.keep, d.err = parseTemplateDoc(d.path, d.n, d.text, obj)
+		if w != nil && d.err == nil && d.doc.obj != nil {
+			d.doc.memo = w.memo
 		}
 	}
 	if size >= parallelParseMin {
@@ -165,11 +173,16 @@ func withoutLeadingComments(doc string) string {
 // from which sortTemplates parses them in parallel.
 const parallelParseMin = 64 << 10
 
-// parseTemplateDoc parses one document of template p. keep is false for a
+// parseTemplateDoc parses one document of template p; when obj is given,
+// it is what the text decodes to, not parsed again. keep is false for a
 // hook of a type Helm does not know.
-func parseTemplateDoc(p string, n int, text string) (d templateDoc, keep bool, err error) {
+func parseTemplateDoc(p string, n int, text string, obj map[string]any) (d templateDoc, keep bool, err error) {
 	d = templateDoc{path: p, n: n}
-	d.obj, d.err = parseDoc(text)
+	if obj != nil {
+		d.obj = &unstructured.Unstructured{Object: obj}
+	} else {
+		d.obj, d.err = parseDoc(text)
+	}
 	var h docHead
 	ok := false
 	if d.err == nil && d.obj != nil {

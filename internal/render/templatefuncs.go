@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"text/template"
+	"unicode/utf8"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	"sigs.k8s.io/yaml"
@@ -17,24 +18,102 @@ import (
 // with fromYaml twice and writes it with toYaml.
 //
 // toYaml notes, for each Kubernetes object it writes (a map with
-// apiVersion and kind), the YAML of each of its fields (a yamlMemo) in
-// written, by the text: a document of the render that is that text, as
-// Istio's base chart writes its CRDs, then gets the memo and is not
-// encoded again when it is written (parseTemplateDoc).
-func templateFuncs(ctx context.Context, lk Lookup, called *atomic.Bool, written map[string]*yamlMemo) template.FuncMap {
+// apiVersion and kind), the YAML of each of its fields (a yamlMemo) and
+// the object as its YAML decodes in written, by the text: a document of
+// the render that is that text, as Istio's base chart writes its CRDs, is
+// then neither parsed nor encoded again (sortTemplates).
+func templateFuncs(ctx context.Context, lk Lookup, called *atomic.Bool, written map[string]*writtenObject) template.FuncMap {
 	f := lookupFuncs(ctx, lk, called)
 	f["fromYaml"] = memoFromYAML()
 	f["toYaml"] = toYAML
 	if written != nil {
 		f["toYaml"] = func(v any) string {
-			if text, memo, ok := objectYAML(v); ok {
-				written[text] = memo
-				return text
+			text, memo, ok := objectYAML(v)
+			if !ok {
+				return toYAML(v)
 			}
-			return toYAML(v)
+			w := &writtenObject{memo: memo}
+			// The object as its text decodes, taken now: the template
+			// may change v after.
+			if obj, ok := yamlRoundTrip(v, 0); ok {
+				w.obj = obj.(map[string]any)
+			}
+			written[text] = w
+			return text
 		}
 	}
 	return f
+}
+
+// writtenObject is what toYaml noted of an object it wrote.
+type writtenObject struct {
+	// memo is the YAML of the object's fields.
+	memo *yamlMemo
+	// obj is the object as decoding its text gives it (yamlRoundTrip);
+	// nil when that is not certain. One document may take it.
+	obj   map[string]any
+	taken atomic.Bool
+}
+
+// take returns the decoded object for one document, once; nil after.
+func (w *writtenObject) take() map[string]any {
+	if w.obj == nil || !w.taken.CompareAndSwap(false, true) {
+		return nil
+	}
+	return w.obj
+}
+
+// yamlRoundTrip returns what decoding the YAML encodeYAML writes of v
+// gives (parseDoc: numbers as Kubernetes' decoders keep them), without
+// the YAML: a copy of v with every number as JSON's text of it decodes.
+// ok is false for a value it is not certain of: a type other than
+// JSON's, a string or key encodeYAML would not write as is (jsonYAMLString),
+// a merge key ("<<"), NaN or an infinity, deep nesting.
+// FuzzObjectYAML checks it against encoding and decoding.
+func yamlRoundTrip(v any, depth int) (any, bool) {
+	switch x := v.(type) {
+	case nil, bool:
+		return x, true
+	case string:
+		s, ok := jsonYAMLString(x)
+		return x, ok && s == x && utf8.ValidString(x)
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case float64:
+		return jsonFloatValue(x, numbersInt64)
+	case map[string]any:
+		if x == nil || depth >= jsonYAMLMaxDepth {
+			return nil, false
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			if ks, ok := jsonYAMLString(k); !ok || ks != k || k == "<<" || len(k) > jsonYAMLMaxKey {
+				return nil, false
+			}
+			ev, ok := yamlRoundTrip(e, depth+1)
+			if !ok {
+				return nil, false
+			}
+			m[k] = ev
+		}
+		return m, true
+	case []any:
+		if x == nil || depth >= jsonYAMLMaxDepth {
+			return nil, false
+		}
+		l := make([]any, len(x))
+		for i, e := range x {
+			ev, ok := yamlRoundTrip(e, depth+1)
+			if !ok {
+				return nil, false
+			}
+			l[i] = ev
+		}
+		return l, true
+	}
+	return nil, false
 }
 
 // objectYAML is toYAML of v when v is a Kubernetes object, with its

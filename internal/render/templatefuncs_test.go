@@ -72,7 +72,7 @@ func TestTemplateFuncsMatchHelm(t *testing.T) {
 	}
 	var called atomic.Bool
 	want := render(engine.Engine{})
-	got := render(engine.Engine{CustomTemplateFuncs: templateFuncs(context.Background(), nil, &called, map[string]*yamlMemo{})})
+	got := render(engine.Engine{CustomTemplateFuncs: templateFuncs(context.Background(), nil, &called, map[string]*writtenObject{})})
 	if n := strings.Count(want, "name: big"); n != 4 {
 		t.Fatalf("Helm's output names the large document %d times, want 4", n)
 	}
@@ -110,6 +110,17 @@ func TestToYAMLObjectMemo(t *testing.T) {
 	if out.Objects[1].memo != nil {
 		t.Error("the object toJson wrote has a memo")
 	}
+	text, _, ok := objectYAML(fromYAML(doc))
+	if !ok {
+		t.Fatal("objectYAML refuses the ConfigMap")
+	}
+	parsed, err := parseDoc(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(parsed.Object, out.Objects[0].Object); diff != "" {
+		t.Errorf("the object taken from toYaml differs from its text parsed (-parsed +taken):\n%s", diff)
+	}
 	out.Objects[0].SetLabels(map[string]string{"changed": "after the render"})
 	got, err := MarshalYAML(out.Objects[:1])
 	if err != nil {
@@ -123,4 +134,57 @@ func TestToYAMLObjectMemo(t *testing.T) {
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("(-without memo +with):\n%s", diff)
 	}
+}
+
+// FuzzObjectYAML builds objects from the fuzzer's bytes and checks what
+// toYaml relies on for an object: its text written field by field
+// (objectYAML) is encodeYAML's of the whole, and where yamlRoundTrip
+// gives a value, parsing that text gives the same value.
+func FuzzObjectYAML(f *testing.F) {
+	f.Add([]byte("\x05\x03ab\x00\x04\x02"))
+	f.Add([]byte("\x05\x05\x07abc\x04\x01\x10\x00\x00\x00\x00\x00\x00\x00\x06\x02\x00\x03"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g := &valueGen{data: data}
+		obj := map[string]any{"apiVersion": "v1", "kind": "Thing"}
+		n := int(g.byte() % 5)
+		for range n {
+			obj[g.string()] = g.value(1)
+		}
+		text, _, ok := objectYAML(obj)
+		if !ok {
+			return
+		}
+		whole, err := encodeYAML(obj)
+		if err != nil {
+			t.Fatalf("objectYAML wrote what encodeYAML refuses: %v", err)
+		}
+		if text != strings.TrimSuffix(string(whole), "\n") && !encodesTo(obj, text) {
+			t.Fatalf("objectYAML (-whole +field by field):\n%s", cmp.Diff(string(whole), text))
+		}
+		want, ok := yamlRoundTrip(obj, 0)
+		if !ok {
+			return
+		}
+		got, ok := decodeYAMLValue([]byte(text), numbersInt64)
+		if !ok {
+			got, ok = viaJSON([]byte(text), numbersInt64)
+		}
+		if !ok {
+			t.Fatalf("the text of an object yamlRoundTrip takes does not parse:\n%s", text)
+		}
+		if !equalValues(got, want) {
+			t.Fatalf("%q: (-yamlRoundTrip +parsed):\n%s", text, cmp.Diff(want, got))
+		}
+	})
+}
+
+// encodesTo says whether encodeYAML writes v as text in one of a few
+// tries: go-yaml orders some odd keys differently from call to call.
+func encodesTo(v any, text string) bool {
+	for range 200 {
+		if got, err := encodeYAML(v); err == nil && strings.TrimSuffix(string(got), "\n") == text {
+			return true
+		}
+	}
+	return false
 }
