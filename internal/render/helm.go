@@ -81,7 +81,7 @@ func renderChart(ctx context.Context, ch *chartv2.Chart, rel releaseSpec, lk Loo
 		return nil, fmt.Errorf("values: %s", foldLines(err.Error()))
 	}
 	if rel.probe != nil {
-		vals["Capabilities"] = &capsProbe{Capabilities: rel.caps, read: rel.probe}
+		vals["Capabilities"] = newCapsProbe(rel.caps, rel.probe)
 	}
 	var called atomic.Bool
 	written := map[string]*writtenObject{}

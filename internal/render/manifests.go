@@ -154,15 +154,15 @@ func sortTemplates(files map[string]string, written map[string]*writtenObject) (
 }
 
 // withoutLeadingComments is doc without the blank and comment lines that
-// begin it and the white space that ends it.
+// begin it and the white space that ends it; the first other line is
+// kept whole, its indentation included.
 func withoutLeadingComments(doc string) string {
 	for {
-		doc = strings.TrimLeft(doc, " \t\r\n")
-		if !strings.HasPrefix(doc, "#") {
+		line, rest, more := strings.Cut(doc, "\n")
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
 			return strings.TrimRight(doc, " \t\r\n")
 		}
-		_, rest, ok := strings.Cut(doc, "\n")
-		if !ok {
+		if !more {
 			return ""
 		}
 		doc = rest

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 
+	"github.com/mitchellh/copystructure"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 )
@@ -59,13 +62,18 @@ func speculate(ctx context.Context, w *work, api *versionSet, kube *common.KubeV
 	var read atomic.Bool
 	rel.probe = &read
 	co, err := renderChart(ctx, w.chart, rel, opts.Lookup)
-	if err != nil && ctx.Err() != nil {
+	if err != nil || read.Load() {
+		// Rendering changed the chart (Helm's ProcessDependencies drops
+		// disabled subcharts and imports values in place), so the render
+		// in turn loads it again from the archive.
+		w.chart = nil
+	}
+	if err != nil {
+		// It renders in its turn, which reports the error. No marker:
+		// the error may pass (a lookup, a cancelled context).
 		return nil
 	}
-	if err != nil || read.Load() {
-		// A render that failed renders again in turn, which reports
-		// the error; it may have failed for being speculative (a copied
-		// capsProbe).
+	if read.Load() {
 		cache.put(key, &chartOutput{ReadsAPIVersions: true})
 		return nil
 	}
@@ -91,8 +99,12 @@ func independentKey(version, digest string, rel releaseSpec) entryName {
 // reach the API versions in a way capsProbe does not see: Capabilities
 // named other than as .Capabilities.KubeVersion, .HelmVersion or
 // .APIVersions (which capsProbe notes), or functions that read a value by
-// reflection without calling its methods (toToml, toYamlPretty,
-// deepEqual). It errs on the side of rendering in turn.
+// reflection without calling its methods or tell capsProbe from Helm's
+// Capabilities: toToml, toYamlPretty, deepEqual, typeOf, typeIs and
+// typeIsLike. It errs on the side of rendering in turn. What it cannot
+// see: a template that takes the Capabilities from the root context
+// without naming them (ranging over $) and compares them with has,
+// without or uniq, which read them by reflection too.
 func speculable(ch *chartv2.Chart, values map[string]any) bool {
 	js, err := json.Marshal(values)
 	if err != nil || !speculableText(string(js)) {
@@ -117,7 +129,7 @@ func speculable(ch *chartv2.Chart, values map[string]any) bool {
 
 // speculableText is speculable for one text.
 func speculableText(s string) bool {
-	for _, fn := range []string{"toToml", "toYamlPretty", "deepEqual"} {
+	for _, fn := range []string{"toToml", "toYamlPretty", "deepEqual", "typeOf", "typeIs"} {
 		if strings.Contains(s, fn) {
 			return false
 		}
@@ -135,39 +147,76 @@ func speculableText(s string) bool {
 }
 
 // capsProbe is the Capabilities templates see in a speculative render: the
-// release's, with every way to their API versions noting the read.
+// release's, with every way to their API versions noting the read — the
+// APIVersions field and Copy, the Capabilities as JSON (toJson, toYaml)
+// and as text (printing, print, toString: fmt). KubeVersion and
+// HelmVersion are fields, as in Helm's Capabilities, holding the
+// release's. A deep copy (sprig's deepCopy) is the same capsProbe
+// (copystructure.ShallowCopiers).
 type capsProbe struct {
-	*common.Capabilities
-	read *atomic.Bool
+	KubeVersion common.KubeVersion
+	// HelmVersion holds Helm's version.BuildInfo, of an internal package.
+	HelmVersion any
+	caps        *common.Capabilities
+	read        *atomic.Bool
 }
 
-// errProbeCopied is the error of a capsProbe copied by reflection (sprig's
-// deepCopy), which cannot note a read: the render is then dropped.
+// newCapsProbe returns a capsProbe of caps that sets read.
+func newCapsProbe(caps *common.Capabilities, read *atomic.Bool) *capsProbe {
+	return &capsProbe{KubeVersion: caps.KubeVersion, HelmVersion: caps.HelmVersion, caps: caps, read: read}
+}
+
+func init() {
+	copystructure.ShallowCopiers[reflect.TypeFor[*capsProbe]()] = struct{}{}
+}
+
+// errProbeCopied is the error of a capsProbe that cannot note a read: one
+// made other than by newCapsProbe.
 var errProbeCopied = errors.New("capabilities copied in a speculative render")
+
+// note notes a read.
+func (c *capsProbe) note() error {
+	if c.read == nil || c.caps == nil {
+		return errProbeCopied
+	}
+	c.read.Store(true)
+	return nil
+}
 
 // APIVersions returns the API versions, noting the read.
 func (c *capsProbe) APIVersions() (common.VersionSet, error) {
-	if c.read == nil {
-		return nil, errProbeCopied
+	if err := c.note(); err != nil {
+		return nil, err
 	}
-	c.read.Store(true)
-	return c.Capabilities.APIVersions, nil
+	return c.caps.APIVersions, nil
 }
 
 // Copy returns a copy of the Capabilities, noting a read.
 func (c *capsProbe) Copy() (*common.Capabilities, error) {
-	if c.read == nil {
-		return nil, errProbeCopied
+	if err := c.note(); err != nil {
+		return nil, err
 	}
-	c.read.Store(true)
-	return c.Capabilities.Copy(), nil
+	return c.caps.Copy(), nil
 }
 
 // MarshalJSON encodes the Capabilities (toYaml, toJson), noting a read.
 func (c *capsProbe) MarshalJSON() ([]byte, error) {
-	if c.read == nil {
-		return nil, errProbeCopied
+	if err := c.note(); err != nil {
+		return nil, err
 	}
-	c.read.Store(true)
-	return json.Marshal(c.Capabilities)
+	return json.Marshal(c.caps)
+}
+
+// String prints the Capabilities (a template printing them), noting a
+// read.
+func (c *capsProbe) String() string {
+	_ = c.note()
+	return fmt.Sprint(c.caps)
+}
+
+// Format prints the Capabilities (print, printf, toString), noting a
+// read.
+func (c *capsProbe) Format(f fmt.State, verb rune) {
+	_ = c.note()
+	fmt.Fprintf(f, fmt.FormatString(f, verb), c.caps)
 }

@@ -188,3 +188,26 @@ func encodesTo(v any, text string) bool {
 	}
 	return false
 }
+
+// TestToYAMLAfterIndentedComment: a document that is toYaml's text of an
+// object, indented under a comment line, is what its text parses to (an
+// error), not the object toYaml noted.
+func TestToYAMLAfterIndentedComment(t *testing.T) {
+	obj := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"}}
+	for _, indent := range []string{"  ", "\t"} {
+		run := func(template string) error {
+			ch := &chartv2.Chart{
+				Metadata:  &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "app", Version: "1.0.0"},
+				Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte(template)}},
+				Values:    map[string]any{"obj": obj},
+			}
+			_, err := renderChart(context.Background(), ch, releaseSpec{name: "app", namespace: "ns", values: map[string]any{}, caps: common.DefaultCapabilities.Copy()}, nil)
+			return err
+		}
+		viaToYAML := run("# note\n" + indent + "{{ toYaml .Values.obj }}\n")
+		viaText := run("# note\n" + indent + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+		if viaText == nil || viaToYAML == nil {
+			t.Errorf("indent %q: toYaml's document: error %v; the same text: error %v; want both to fail", indent, viaToYAML, viaText)
+		}
+	}
+}
