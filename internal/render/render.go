@@ -30,6 +30,8 @@ type Options struct {
 	// Cache keeps rendered charts; nil renders every chart.
 	Cache *Cache
 	// Parallel bounds concurrent chart renders; 0 means the number of CPUs.
+	// A large chart's documents are also parsed, and objects encoded, on
+	// every core (parallelFor), whatever Parallel is.
 	Parallel int
 	// Version is wookie's version; it is part of the render cache key.
 	Version string
