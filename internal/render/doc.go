@@ -12,7 +12,14 @@
 // asks for secrets, as wookie deploy does; they are never put in the cache.
 //
 // Rendering is deterministic (the same Plan and charts give the same
-// objects in the same order) and runs bundles in parallel. An optional
+// objects in the same order) and runs bundles in parallel: every chart
+// renders as soon as its archive is read, all batches at once, unless its
+// templates read the API versions the bundles it depends on bring, in
+// which case it renders again in its turn (speculate.go). Helm's fromYaml
+// and toYaml are wookie's, with Helm's results and without their JSON
+// round trip (templatefuncs.go, yamldecode.go, yamlencode.go); a large
+// chart's documents are parsed and its objects encoded on every core
+// (parallel.go). An optional
 // cache keyed by chart digest, values, capabilities and wookie's version
 // makes an unchanged bundle free: it keeps the objects with their YAML
 // (yamlmemo.go), which MarshalYAML reuses for every top-level field whose
