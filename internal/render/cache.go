@@ -167,10 +167,8 @@ func (c *Cache) put(key entryName, co *chartOutput) {
 	}
 	cached := cachedOutput{HooksApplied: co.HooksApplied, HooksDropped: co.HooksDropped, Lookups: co.Lookups, ReadsAPIVersions: co.ReadsAPIVersions, Objects: []cachedObject{}}
 	var blobs bytes.Buffer
+	memoize(co.Objects)
 	for _, o := range co.Objects {
-		if o.memo == nil {
-			o.memo, _ = newYAMLMemo(o.Object)
-		}
 		e := cachedObject{Source: o.Source, Hook: o.Hook, HookWeight: o.HookWeight, Object: o.Object}
 		if o.memo != nil {
 			for _, f := range o.memo.Fields {

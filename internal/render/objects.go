@@ -210,10 +210,14 @@ func sortObjects(objs []*Object) {
 }
 
 // MarshalYAML writes objects as one YAML stream with sorted keys, each
-// document preceded by a comment naming its source. The YAML of an object
-// from the render cache is taken from the cache entry, for the fields that
-// have not changed since (yamlMemo).
+// document preceded by a comment naming its source. Each object's YAML is
+// taken from its yamlMemo (the render cache's entry, or made while
+// rendering, or here, for objects on every core) for the fields that have
+// not changed since.
 func MarshalYAML(objs []*Object) ([]byte, error) {
+	// Objects without a memo are encoded first, on every core: a chart's
+	// CRDs are large.
+	memoize(objs)
 	var b bytes.Buffer
 	size := 0
 	for _, o := range objs {
@@ -223,22 +227,8 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 			}
 		}
 	}
-	// Objects without a memo are encoded first, on every core: a chart's
-	// CRDs are large.
-	var todo []int
-	for i, o := range objs {
-		if o.memo == nil {
-			todo = append(todo, i)
-		}
-	}
-	encoded := make([][]byte, len(objs))
-	errs := make([]error, len(objs))
-	encode := func(i int) { encoded[i], errs[i] = encodeYAML(objs[i].Object) }
-	if len(todo) >= parallelEncodeMin {
-		parallelFor(len(todo), func(j int) { encode(todo[j]) })
-	}
 	b.Grow(size + 128*len(objs))
-	for i, o := range objs {
+	for _, o := range objs {
 		b.WriteString("---\n")
 		if o.Source != "" {
 			b.WriteString("# Source: " + o.Source + "\n")
@@ -246,27 +236,26 @@ func MarshalYAML(objs []*Object) ([]byte, error) {
 		if o.memo != nil && o.memo.appendTo(&b, o.Object) {
 			continue
 		}
-		if encoded[i] == nil && errs[i] == nil {
-			encode(i)
+		data, err := encodeYAML(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}
-		if errs[i] != nil {
-			return nil, fmt.Errorf("%s: %w", o.ID(), errs[i])
-		}
-		b.Write(encoded[i])
+		b.Write(data)
 	}
 	return b.Bytes(), nil
 }
 
 // memoize encodes the objects that have no YAML memo yet (newYAMLMemo),
-// on every core: MarshalYAML then copies their YAML.
+// on every core: MarshalYAML then copies their YAML. An object newYAMLMemo
+// cannot encode field by field keeps none and is encoded whole.
 func memoize(objs []*Object) {
-	parallelFor(len(objs), func(i int) {
-		if o := objs[i]; o.memo == nil {
-			o.memo, _ = newYAMLMemo(o.Object)
+	var todo []*Object
+	for _, o := range objs {
+		if o.memo == nil {
+			todo = append(todo, o)
 		}
+	}
+	parallelFor(len(todo), func(i int) {
+		todo[i].memo, _ = newYAMLMemo(todo[i].Object)
 	})
 }
-
-// parallelEncodeMin is the number of objects to encode from which
-// MarshalYAML encodes them in parallel.
-const parallelEncodeMin = 4

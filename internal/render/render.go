@@ -240,7 +240,6 @@ func renderCluster(ctx context.Context, pc *plan.Cluster, opts Options) (*Cluste
 		var ws []*work
 		for ui := range batch.Bundles {
 			if w := index[batch.Bundles[ui].Name]; w != nil {
-				w.out = &batch.Bundles[ui]
 				ws = append(ws, w)
 			} else {
 				known.addCRDs(batch.Bundles[ui].Objects) // a generated CRD bundle

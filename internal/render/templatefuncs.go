@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"helm.sh/helm/v4/pkg/chart/common"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -158,7 +159,7 @@ func memoFromYAML() func(string) map[string]any {
 			return fromYAML(str)
 		}
 		if last != nil && str == lastDoc {
-			return copyJSONValue(last).(map[string]any)
+			return runtime.DeepCopyJSONValue(last).(map[string]any)
 		}
 		v, ok := decodeYAMLValue([]byte(str), numbersFloat64)
 		m, isMap := v.(map[string]any)
@@ -166,28 +167,9 @@ func memoFromYAML() func(string) map[string]any {
 			lastDoc, last = "", nil
 			return fromYAML(str)
 		}
-		lastDoc, last = str, copyJSONValue(m).(map[string]any)
+		lastDoc, last = str, runtime.DeepCopyJSONValue(m).(map[string]any)
 		return m
 	}
-}
-
-// copyJSONValue returns a deep copy of a decoded JSON value.
-func copyJSONValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = copyJSONValue(e)
-		}
-		return m
-	case []any:
-		l := make([]any, len(x))
-		for i, e := range x {
-			l[i] = copyJSONValue(e)
-		}
-		return l
-	}
-	return v
 }
 
 // fromYAML is Helm's fromYaml: the YAML document str as a map, numbers as

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -30,14 +29,10 @@ func viaJSON(data []byte, nums jsonNumbers) (any, bool) {
 	return v, err == nil
 }
 
-// sameValue compares decoded values exactly: types, NaN-free numbers and
-// the sign of zero included.
-func sameValue(a, b any) bool {
-	if fa, ok := a.(float64); ok {
-		fb, ok := b.(float64)
-		return ok && math.Float64bits(fa) == math.Float64bits(fb)
-	}
-	return reflect.DeepEqual(a, b)
+// equalValues compares decoded values exactly: types, and numbers to
+// the bit, the sign of zero included.
+func equalValues(a, b any) bool {
+	return cmp.Equal(a, b, cmp.Comparer(func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }))
 }
 
 func TestDecodeYAMLValue(t *testing.T) {
@@ -85,36 +80,6 @@ func TestDecodeYAMLValue(t *testing.T) {
 			}
 		})
 	}
-}
-
-// equalValues is sameValue through maps and lists.
-func equalValues(a, b any) bool {
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !equalValues(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equalValues(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return sameValue(a, b)
 }
 
 // FuzzDecodeYAMLValue checks decodeYAMLValue against the JSON path it
