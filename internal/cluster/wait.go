@@ -60,7 +60,8 @@ func (e *NotReadyError) Error() string {
 // are registered and every one is Ready, looking every interval, for at
 // most timeout. It returns the number of nodes.
 func waitReady(ctx context.Context, t Target, nodes int, timeout, interval time.Duration) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var last string // what the last look that finished in time saw
 	var lastN int
@@ -70,8 +71,11 @@ func waitReady(ctx context.Context, t Target, nodes int, timeout, interval time.
 			return n, nil
 		}
 		// A look cut short by the deadline says only that: the look before
-		// it tells what was not ready.
-		if ctx.Err() == nil || last == "" {
+		// it tells what was not ready. The clock says so, not ctx.Err():
+		// client-go's rate limiter refuses a request at the deadline
+		// ("would exceed context deadline") before the context's timer has
+		// fired.
+		if time.Now().Before(deadline) || last == "" {
 			last, lastN = problem, n
 		}
 		select {
